@@ -1,0 +1,118 @@
+//! The DataFusion session factory: every catalogued table under `bronze`, `silver`, `gold`.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::common::TableReference;
+use futures::{StreamExt, TryStreamExt};
+
+use crate::catalog::{Layer, TableId, tables};
+use crate::config::LakeConfig;
+use crate::delta::{AsOf, Lake};
+use crate::error::{LakeError, Result};
+
+/// The SQL catalogue name under which the layers appear (`analisa.gold.social_score`).
+pub const CATALOG: &str = "analisa";
+
+/// A query session over the lake, with the Delta version of every table it reads pinned at
+/// creation, so a long query or report sees one consistent state.
+#[derive(Clone)]
+pub struct LakeSession {
+    ctx: SessionContext,
+    versions: BTreeMap<TableId, u64>,
+}
+
+impl LakeSession {
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// The Delta version of each registered table.
+    pub fn versions(&self) -> &BTreeMap<TableId, u64> {
+        &self.versions
+    }
+
+    /// Runs one statement and collects its result.
+    pub async fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        Ok(self.ctx.sql(sql).await?.collect().await?)
+    }
+}
+
+/// A context with the configured memory pool and spill directory, and the three layer schemas.
+pub(crate) fn context(config: &LakeConfig) -> Result<SessionContext> {
+    // FairSpillPool shares memory among spilling operators instead of letting the first
+    // sort starve the others; the tracking wrapper names the top consumers when it runs out.
+    let pool = TrackConsumersPool::new(
+        FairSpillPool::new(config.memory_pool as usize),
+        NonZeroUsize::new(5).expect("non-zero"),
+    );
+    let mut runtime = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(pool));
+    if let Some(dir) = &config.spill_dir {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            LakeError::InvalidConfig(format!("lake.spill_dir {} cannot be created: {e}", dir.display()))
+        })?;
+        runtime = runtime.with_temp_file_path(dir);
+    }
+    let session_config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_default_catalog_and_schema(CATALOG, Layer::Gold.as_str())
+        .with_create_default_catalog_and_schema(true);
+    let ctx = SessionContext::new_with_config_rt(session_config, runtime.build_arc()?);
+    let catalog = ctx.catalog(CATALOG).expect("the default catalogue is created with the context");
+    for layer in [Layer::Bronze, Layer::Silver] {
+        catalog.register_schema(layer.as_str(), Arc::new(MemorySchemaProvider::new()) as Arc<dyn SchemaProvider>)?;
+    }
+    Ok(ctx)
+}
+
+impl Lake {
+    /// A session over the newest version of every table that exists.
+    pub async fn session(&self) -> Result<LakeSession> {
+        self.session_as_of(&BTreeMap::new()).await
+    }
+
+    /// A session where the tables named in `pins` are read as of the given version or time
+    /// (the others at their newest): the ground of reproducible reports and `AS OF` queries.
+    pub async fn session_as_of(&self, pins: &BTreeMap<TableId, AsOf>) -> Result<LakeSession> {
+        let ctx = self.session_context()?;
+        // Tables not created yet are left out (a query naming one says it does not exist),
+        // unless the caller pinned them: a pin on a missing table is an error.
+        let loaded: Vec<_> = futures::stream::iter(tables().iter().map(|def| {
+            let pin = pins.get(&def.id).copied();
+            async move {
+                match self.table_as_of(def.id, pin.unwrap_or_default()).await {
+                    Ok(table) => Ok(Some((def.id, table))),
+                    Err(LakeError::NotInitialised { .. }) if pin.is_none() => Ok(None),
+                    Err(other) => Err(other),
+                }
+            }
+        }))
+        .buffered(8)
+        .try_collect::<Vec<_>>()
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+        let mut versions = BTreeMap::new();
+        for (id, table) in loaded {
+            table
+                .update_datafusion_session(&ctx.state())
+                .map_err(|e| LakeError::Delta {
+                    operation: "register",
+                    table: id,
+                    location: self.table_url(id).to_string(),
+                    source: e,
+                })?;
+            let provider = table.table_provider().await?;
+            ctx.register_table(TableReference::full(CATALOG, id.layer().as_str(), id.name()), provider)?;
+            versions.insert(id, table.version().unwrap_or_default());
+        }
+        Ok(LakeSession { ctx, versions })
+    }
+}

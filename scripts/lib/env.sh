@@ -1,0 +1,88 @@
+# Shared by the scripts: where builds and caches live, and how services are brought up.
+# Sourced, not run.
+
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/analisa-target}
+ANALISA_CACHE=${ANALISA_CACHE:-/var/tmp/analisa-cache}
+mkdir -p "$ANALISA_CACHE"
+
+log() { printf '\033[1m[%s]\033[0m %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+apt_install() {
+  if [ -z "${APT_UPDATED:-}" ]; then
+    apt-get update -qq
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# PostgreSQL on 127.0.0.1:5432 with trust auth for user postgres, started if it is down.
+ensure_postgres() {
+  if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then return; fi
+  if ! command -v pg_ctlcluster >/dev/null; then
+    log "installing PostgreSQL"
+    apt_install postgresql
+  fi
+  log "starting PostgreSQL"
+  local version
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && return; sleep 1; done
+  log "PostgreSQL did not come up on 127.0.0.1:5432"; return 1
+}
+
+# Redis on 127.0.0.1:6379, started if it is down.
+ensure_redis() {
+  if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then return; fi
+  if ! command -v redis-server >/dev/null; then
+    log "installing Redis"
+    apt_install redis-server
+  fi
+  log "starting Redis"
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return; sleep 1; done
+  log "Redis did not come up on 127.0.0.1:6379"; return 1
+}
+
+# A venv with the pinned test packages, rebuilt only when the pins change.
+ensure_python() {
+  local venv="$ANALISA_CACHE/venv" stamp pins
+  pins=$(sha256sum scripts/requirements-test.txt | cut -d' ' -f1)
+  stamp="$venv/.analisa-pins"
+  if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$pins" ]; then
+    log "preparing the Python test environment in $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/requirements-test.txt
+    echo "$pins" > "$stamp"
+  fi
+  export ANALISA_PYTHON="$venv/bin/python"
+}
+
+free_port() {
+  "${ANALISA_PYTHON:-python3}" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# An S3-compatible server (moto) on a free loopback port, with the test bucket; stopped on exit.
+start_s3() {
+  local port
+  port=$(free_port)
+  log "starting the S3-compatible test server on 127.0.0.1:$port"
+  "$ANALISA_CACHE/venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$ANALISA_CACHE/moto.log" 2>&1 &
+  S3_PID=$!
+  trap 'kill $S3_PID 2>/dev/null || true' EXIT
+  export ANALISA_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+  export ANALISA_TEST_S3_BUCKET=analisa-test
+  for _ in $(seq 1 60); do
+    curl -fsS -o /dev/null "$ANALISA_TEST_S3_ENDPOINT/moto-api/" 2>/dev/null && break
+    sleep 0.5
+  done
+  curl -fsS -o /dev/null -X PUT "$ANALISA_TEST_S3_ENDPOINT/$ANALISA_TEST_S3_BUCKET" \
+    || { log "the S3 test server did not start: $(tail -n 5 "$ANALISA_CACHE/moto.log")"; return 1; }
+}
+
+ensure_nextest() {
+  command -v cargo-nextest >/dev/null && return
+  log "installing cargo-nextest"
+  cargo install --locked cargo-nextest
+}

@@ -1,0 +1,48 @@
+//! `analisa`: the one binary. It parses arguments and calls the crates; nothing else.
+
+mod config;
+mod lake_cmd;
+mod telemetry;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{AppConfig, LogFormat};
+
+/// Analisa — open influencer-analytics lakehouse.
+#[derive(Debug, Parser)]
+#[command(name = "analisa", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Configuration file (default: ./analisa.toml if present). Environment variables
+    /// ANALISA__SECTION__KEY override it, e.g. ANALISA__LAKE__ROOT=s3://bucket/lake.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Log format (overrides log.format).
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Inspect and maintain the lake (Delta tables on file://, s3:// or memory://).
+    #[command(subcommand)]
+    Lake(lake_cmd::LakeCommand),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut config = AppConfig::load(cli.config.as_deref())?;
+    if let Some(format) = cli.log_format {
+        config.log.format = format;
+    }
+    telemetry::init(&config.log)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    match cli.command {
+        Command::Lake(command) => runtime.block_on(lake_cmd::run(command, &config)),
+    }
+}

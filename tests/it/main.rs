@@ -1,0 +1,81 @@
+//! The `analisa` binary as a user runs it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn analisa(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_analisa"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(output: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = analisa(dir.path(), &["--help"]);
+    let (stdout, _) = text(&output);
+    assert!(output.status.success());
+    assert!(stdout.contains("lake") && stdout.contains("--config"), "{stdout}");
+}
+
+#[test]
+fn lake_init_and_info_with_config_after_the_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("custom.toml"), "[lake]\nroot = \"file://./here/lake\"\n").unwrap();
+
+    let output = analisa(dir.path(), &["lake", "init", "--config", "custom.toml"]);
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    let all = analisa_lake::catalog::tables().len();
+    assert!(stdout.contains(&format!("{all} table(s) created")), "{stdout}");
+    assert!(dir.path().join("here/lake/gold/social_score/_delta_log").is_dir());
+
+    let output = analisa(dir.path(), &["--config", "custom.toml", "lake", "info", "--json"]);
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), all);
+    assert!(lines.iter().any(|l| l["table"] == "gold.social_score" && l["version"] == 0 && l["rows"] == 0));
+
+    let output = analisa(dir.path(), &["lake", "info", "--config", "custom.toml"]);
+    let (stdout, _) = text(&output);
+    assert!(stdout.contains("silver.posts") && stdout.contains("platform, post_id"), "{stdout}");
+}
+
+#[test]
+fn environment_overrides_the_lake_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("env-lake");
+    let output = Command::new(env!("CARGO_BIN_EXE_analisa"))
+        .args(["lake", "init"])
+        .current_dir(dir.path())
+        .env("ANALISA__LAKE__ROOT", format!("file://{}", root.display()))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output).1);
+    assert!(root.join("bronze/instagram_raw/_delta_log").is_dir());
+}
+
+#[test]
+fn bad_input_fails_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = analisa(dir.path(), &["lake", "optimize", "--table", "gold.nope"]);
+    assert!(!output.status.success());
+    assert!(text(&output).1.contains("unknown lake table `gold.nope`"), "{}", text(&output).1);
+
+    std::fs::write(dir.path().join("analisa.toml"), "[lake]\nroot = 42\n").unwrap();
+    let output = analisa(dir.path(), &["lake", "info"]);
+    assert!(!output.status.success());
+    let (_, stderr) = text(&output);
+    assert!(stderr.contains("lake.root") && stderr.contains("analisa.toml"), "{stderr}");
+
+    let output = analisa(dir.path(), &["lake", "info", "--config", "nope.toml"]);
+    assert!(text(&output).1.contains("nope.toml does not exist"));
+}
