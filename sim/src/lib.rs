@@ -1,3 +1,11 @@
 //! Analisa's platform simulator: a seeded synthetic world of creators, posts, comments and
 //! follower histories, served by fake Instagram, Facebook, TikTok and GA4 servers that speak
 //! the real protocols. The demo's data source and every connector test's peer.
+
+pub mod export;
+mod rng;
+mod vocab;
+pub mod world;
+
+pub use export::{ExportError, ExportSummary, export};
+pub use world::WorldSpec;
