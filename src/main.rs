@@ -2,6 +2,7 @@
 
 mod config;
 mod lake_cmd;
+mod sim_cmd;
 mod telemetry;
 
 use std::path::PathBuf;
@@ -32,6 +33,9 @@ enum Command {
     /// Inspect and maintain the lake (Delta tables on file://, s3:// or memory://).
     #[command(subcommand)]
     Lake(lake_cmd::LakeCommand),
+    /// The platform simulator: a synthetic world behind fake platform servers.
+    #[command(subcommand)]
+    Sim(sim_cmd::SimCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,5 +48,6 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
         Command::Lake(command) => runtime.block_on(lake_cmd::run(command, &config)),
+        Command::Sim(command) => runtime.block_on(sim_cmd::run(command)),
     }
 }

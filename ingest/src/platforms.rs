@@ -70,6 +70,11 @@ pub struct PlatformConfig {
     /// Scopes asked for when connecting an account.
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// Token of the operator's own account (a system-user or own business-account token),
+    /// used for public lookups such as Instagram `business_discovery`. Tokens of connected
+    /// creators live in the connection store, never here.
+    #[serde(default)]
+    pub access_token: Option<SecretString>,
 }
 
 impl PlatformConfig {
@@ -83,6 +88,7 @@ impl PlatformConfig {
             client_secret: None,
             redirect_uri: None,
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            access_token: None,
         }
     }
 

@@ -259,6 +259,17 @@ impl Lake {
     /// input itself repeats a key, the last occurrence wins, so the table never holds duplicates.
     #[instrument(skip(self, batches), fields(table = %id))]
     pub async fn upsert(&self, id: TableId, batches: Vec<RecordBatch>) -> Result<WriteOutcome> {
+        self.merge(id, batches, true).await
+    }
+
+    /// Inserts the rows whose natural key is not in the table yet and leaves existing rows
+    /// untouched: how append-only layers (bronze) land the same answer twice without a duplicate.
+    #[instrument(skip(self, batches), fields(table = %id))]
+    pub async fn insert_missing(&self, id: TableId, batches: Vec<RecordBatch>) -> Result<WriteOutcome> {
+        self.merge(id, batches, false).await
+    }
+
+    async fn merge(&self, id: TableId, batches: Vec<RecordBatch>, update_matches: bool) -> Result<WriteOutcome> {
         let def = id.def();
         let batches = conform(def, batches)?;
         let table = self.table(id).await?;
@@ -266,12 +277,11 @@ impl Lake {
             return Ok(WriteOutcome { version: current_version(&table), rows: 0 });
         }
         let source = last_per_key(def, &batches)?;
-        let rows = source.num_rows() as u64;
 
         let ctx = self.session_context()?;
         table
             .update_datafusion_session(&ctx.state())
-            .map_err(|e| self.delta_error("upsert", id, e))?;
+            .map_err(|e| self.delta_error("merge", id, e))?;
         let source = ctx.read_batch(source)?;
         let on = def
             .natural_key
@@ -280,31 +290,29 @@ impl Lake {
             .reduce(|a, b| a.and(b))
             .expect("every catalogued table has a natural key");
         let columns: Vec<String> = def.schema.fields().iter().map(|f| f.name().clone()).collect();
-        let (table, metrics) = table
+        let mut builder = table
             .merge(source, on)
             .with_source_alias("source")
             .with_target_alias("target")
             .with_session_state(Arc::new(ctx.state()))
-            .with_commit_properties(commit_properties())
-            .when_matched_update(|update| {
-                columns
-                    .iter()
-                    .filter(|c| !def.natural_key.contains(&c.as_str()))
-                    .fold(update, |u, c| u.update(c.as_str(), col(format!("source.{c}"))))
-            })
-            .and_then(|merge| {
-                merge.when_not_matched_insert(|insert| {
-                    columns.iter().fold(insert, |i, c| i.set(c.as_str(), col(format!("source.{c}"))))
+            .with_commit_properties(commit_properties());
+        if update_matches {
+            builder = builder
+                .when_matched_update(|update| {
+                    columns
+                        .iter()
+                        .filter(|c| !def.natural_key.contains(&c.as_str()))
+                        .fold(update, |u, c| u.update(c.as_str(), col(format!("source.{c}"))))
                 })
-            })
-            .map_err(|e| self.delta_error("upsert", id, e))?
+                .map_err(|e| self.delta_error("merge", id, e))?;
+        }
+        let (table, metrics) = builder
+            .when_not_matched_insert(|insert| columns.iter().fold(insert, |i, c| i.set(c.as_str(), col(format!("source.{c}")))))
+            .map_err(|e| self.delta_error("merge", id, e))?
             .await
-            .map_err(|e| self.delta_error("upsert", id, e))?;
-        debug!(
-            inserted = metrics.num_target_rows_inserted,
-            updated = metrics.num_target_rows_updated,
-            "upserted"
-        );
+            .map_err(|e| self.delta_error("merge", id, e))?;
+        let rows = (metrics.num_target_rows_inserted + metrics.num_target_rows_updated) as u64;
+        debug!(inserted = metrics.num_target_rows_inserted, updated = metrics.num_target_rows_updated, "merged");
         Ok(WriteOutcome { version: current_version(&table), rows })
     }
 

@@ -3,9 +3,11 @@
 //! the real protocols. The demo's data source and every connector test's peer.
 
 pub mod export;
+pub mod insights;
 mod rng;
 mod vocab;
 pub mod world;
 
 pub use export::{ExportError, ExportSummary, export};
 pub use world::WorldSpec;
+pub mod server;

@@ -9,7 +9,7 @@ fn splitmix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-fn hash_str(text: &str) -> u64 {
+pub(crate) fn fnv(text: &str) -> u64 {
     // FNV-1a: stable and good enough to separate named streams.
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
 }
@@ -23,7 +23,7 @@ pub struct Rng {
 impl Rng {
     /// An independent stream for one entity: same inputs, same numbers, forever.
     pub fn for_entity(seed: u64, domain: &str, index: u64) -> Self {
-        let mut x = splitmix(seed ^ hash_str(domain)) ^ splitmix(index.wrapping_add(0x5851_F42D_4C95_7F2D));
+        let mut x = splitmix(seed ^ fnv(domain)) ^ splitmix(index.wrapping_add(0x5851_F42D_4C95_7F2D));
         let mut s = [0u64; 4];
         for slot in &mut s {
             x = splitmix(x);

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 
-use crate::rng::Rng;
+use crate::rng::{Rng, fnv};
 use crate::vocab;
 
 /// The last simulated day unless the caller names another, fixed so that one seed always
@@ -318,11 +318,13 @@ impl WorldSpec {
         let last = *person.pick(vocab::surnames(lang));
         let word = *person.pick(vocab::handle_words(niche));
         let style = person.range(0, 3);
+        // The creator's number keeps handles unique on each platform (business_discovery
+        // looks accounts up by handle), the way real handles grow digits.
         let base_handle = ascii_fold(&match style {
-            0 => format!("{first}{last}"),
-            1 => format!("{first}.{word}"),
-            2 => format!("{word}com{first}"),
-            _ => format!("{first}_{last}{}", person.range(1, 99)),
+            0 => format!("{first}{last}{creator}"),
+            1 => format!("{first}.{word}{creator}"),
+            2 => format!("{word}com{first}_{creator}"),
+            _ => format!("{first}_{last}.{creator}"),
         });
         let bio = person.pick(vocab::bio(niche, lang)).to_string();
         // Creator-level traits shared across platforms.
@@ -765,12 +767,8 @@ fn ascii_fold(text: &str) -> String {
         .collect()
 }
 
-pub(crate) fn fnv(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
-}
-
 /// Recovers the account index from a platform id (ids encode it, so lookups need no index).
-fn account_index_from_id(platform: Platform, id: &str) -> Option<u32> {
+pub(crate) fn account_index_from_id(platform: Platform, id: &str) -> Option<u32> {
     let (offset, step, digits) = match platform {
         Platform::Instagram => (10_000_000_000u64 + 3, 7, id.strip_prefix("178414")?),
         Platform::Facebook => (40_000_000_000_000 + 5, 13, id.strip_prefix('1')?),

@@ -79,3 +79,46 @@ fn bad_input_fails_with_a_clear_message() {
     let output = analisa(dir.path(), &["lake", "info", "--config", "nope.toml"]);
     assert!(text(&output).1.contains("nope.toml does not exist"));
 }
+
+#[test]
+fn sim_serve_prints_its_servers_and_writes_a_loadable_config() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_analisa"))
+        .args(["sim", "serve", "--seed", "5", "--influencers", "20", "--days", "30", "--write-config", "sim.toml", "--accounts-file", "accounts.json"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let ready: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    for server in ["instagram", "facebook", "tiktok", "tiktok_business", "ga4"] {
+        assert!(ready["servers"][server].as_str().unwrap().starts_with("http://127.0.0.1:"), "{ready}");
+    }
+    let accounts: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("accounts.json")).unwrap()).unwrap();
+    assert_eq!(accounts["accounts"].as_array().unwrap().len(), 20);
+
+    // The fragment is a valid configuration: the binary loads it (unknown keys would fail).
+    let fragment = std::fs::read_to_string(dir.path().join("sim.toml")).unwrap();
+    assert!(fragment.contains("[platforms.tiktok_business]"), "{fragment}");
+    let output = analisa(dir.path(), &["lake", "info", "--json", "--config", "sim.toml"]);
+    assert!(output.status.success(), "{}", text(&output).1);
+
+    // SIGTERM stops it cleanly.
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn sim_export_refuses_bad_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = analisa(dir.path(), &["sim", "export", "--influencers", "0", "--out", "x"]);
+    assert!(!output.status.success());
+    assert!(text(&output).1.contains("--influencers must be at least 1"));
+    let output = analisa(dir.path(), &["sim", "serve", "--faults", "myspace:storm=1"]);
+    assert!(!output.status.success());
+    assert!(text(&output).1.contains("unknown server `myspace`"), "{}", text(&output).1);
+}

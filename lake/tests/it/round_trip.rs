@@ -124,3 +124,20 @@ async fn round_trip_in_memory() {
 async fn round_trip_on_s3() {
     round_trip(s3_lake()).await;
 }
+
+#[tokio::test]
+async fn insert_missing_never_touches_existing_rows() {
+    let (lake, _dir) = file_lake();
+    let table = accounts();
+    lake.create_if_missing(table).await.unwrap();
+    lake.append(table, vec![accounts_batch(&[("1", "ana", Some("fitness"))])]).await.unwrap();
+    let outcome = lake
+        .insert_missing(table, vec![accounts_batch(&[("1", "someone_else", None), ("2", "bia", None), ("2", "bia_again", None)])])
+        .await
+        .unwrap();
+    assert_eq!(outcome.rows, 1, "only key 2 is new, once");
+    assert_eq!(account_lines(&lake).await, ["1|ana|fitness", "2|bia_again|-"]);
+    let again = lake.insert_missing(table, vec![accounts_batch(&[("2", "bia", None)])]).await.unwrap();
+    assert_eq!(again.rows, 0);
+    assert_eq!(account_lines(&lake).await, ["1|ana|fitness", "2|bia_again|-"]);
+}
