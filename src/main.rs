@@ -1,6 +1,7 @@
 //! `analisa`: the one binary. It parses arguments and calls the crates; nothing else.
 
 mod config;
+mod ingest_cmd;
 mod lake_cmd;
 mod sim_cmd;
 mod telemetry;
@@ -33,6 +34,9 @@ enum Command {
     /// Inspect and maintain the lake (Delta tables on file://, s3:// or memory://).
     #[command(subcommand)]
     Lake(lake_cmd::LakeCommand),
+    /// Collect from the platform APIs into bronze.
+    #[command(subcommand)]
+    Ingest(ingest_cmd::IngestCommand),
     /// The platform simulator: a synthetic world behind fake platform servers.
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
@@ -49,5 +53,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Lake(command) => runtime.block_on(lake_cmd::run(command, &config)),
         Command::Sim(command) => runtime.block_on(sim_cmd::run(command)),
+        Command::Ingest(command) => runtime.block_on(ingest_cmd::run_command(command, &config)),
     }
 }

@@ -1,8 +1,21 @@
-//! Analisa's collection side: the platform connectors and their configuration.
+//! Analisa's collection side: connectors to the platform APIs and the raw landing into bronze.
 //!
-//! This crate starts with the `[platforms.*]` configuration sections the connectors read;
-//! the connectors, OAuth flows, rate-limit governor and work queue build on it.
+//! - [`platforms`]: where each API lives and the app credentials (`[platforms.*]`);
+//! - [`fetch`]: one request, classified the way each platform signals success, limits and
+//!   failures, with retries (exponential backoff, full jitter);
+//! - collectors (Instagram with either login, Facebook Pages, TikTok for Business and Display,
+//!   GA4) that page through everything about an account, with a metric catalogue that drops
+//!   retired metric names instead of failing;
+//! - [`raw`] and [`run`]: every answer lands in bronze unchanged, fingerprinted, once.
 
+mod collect;
+pub mod fetch;
 mod platforms;
+pub mod raw;
+pub mod run;
+mod target;
 
+pub use fetch::RetryPolicy;
 pub use platforms::{Platform, PlatformConfig, PlatformsConfig};
+pub use run::{IngestError, RunOptions, RunSummary, run};
+pub use target::{Ga4Property, Target, TargetsError, TokenPair, Tokens, load_targets};

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use url::Url;
 
 /// The platform APIs Analisa talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Platform {
     /// Instagram API with Instagram Login (`graph.instagram.com`). Instagram accounts reached
     /// through Facebook Login use the Facebook app and host.

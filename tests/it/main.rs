@@ -16,6 +16,28 @@ fn text(output: &Output) -> (String, String) {
     (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
+/// Starts `analisa sim serve` in `dir` and returns it with its ready line.
+fn spawn_sim(dir: &Path, args: &[&str]) -> (std::process::Child, serde_json::Value) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_analisa"))
+        .args(["sim", "serve"])
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let ready = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    (child, ready)
+}
+
+fn terminate(mut child: std::process::Child) -> std::process::ExitStatus {
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    child.wait().unwrap()
+}
+
 #[test]
 fn help_lists_the_commands() {
     let dir = tempfile::tempdir().unwrap();
@@ -82,18 +104,8 @@ fn bad_input_fails_with_a_clear_message() {
 
 #[test]
 fn sim_serve_prints_its_servers_and_writes_a_loadable_config() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_analisa"))
-        .args(["sim", "serve", "--seed", "5", "--influencers", "20", "--days", "30", "--write-config", "sim.toml", "--accounts-file", "accounts.json"])
-        .current_dir(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let ready: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    let (child, ready) = spawn_sim(dir.path(), &["--seed", "5", "--influencers", "20", "--days", "30", "--write-config", "sim.toml", "--accounts-file", "accounts.json"]);
     for server in ["instagram", "facebook", "tiktok", "tiktok_business", "ga4"] {
         assert!(ready["servers"][server].as_str().unwrap().starts_with("http://127.0.0.1:"), "{ready}");
     }
@@ -107,8 +119,7 @@ fn sim_serve_prints_its_servers_and_writes_a_loadable_config() {
     assert!(output.status.success(), "{}", text(&output).1);
 
     // SIGTERM stops it cleanly.
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    let status = child.wait().unwrap();
+    let status = terminate(child);
     assert!(status.success(), "{status:?}");
 }
 
@@ -121,4 +132,24 @@ fn sim_export_refuses_bad_arguments() {
     let output = analisa(dir.path(), &["sim", "serve", "--faults", "myspace:storm=1"]);
     assert!(!output.status.success());
     assert!(text(&output).1.contains("unknown server `myspace`"), "{}", text(&output).1);
+}
+
+#[test]
+fn ingest_run_collects_a_simulated_world_into_bronze() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, _) = spawn_sim(dir.path(), &["--seed", "8", "--influencers", "12", "--days", "30", "--write-config", "analisa.toml", "--accounts-file", "accounts.json"]);
+    // analisa.toml is picked up from the working directory; the lake goes to ./data/lake.
+    let output = analisa(dir.path(), &["ingest", "run", "--accounts-file", "accounts.json", "--concurrency", "4"]);
+    let (stdout, stderr) = text(&output);
+    terminate(sim);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("12 accounts") && stdout.contains("instagram:"), "{stdout}");
+    let output = analisa(dir.path(), &["lake", "info", "--json"]);
+    let info: Vec<serde_json::Value> = text(&output).0.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows = |table: &str| info.iter().find(|i| i["table"] == table).unwrap()["rows"].as_u64().unwrap();
+    assert!(rows("bronze.instagram_raw") > 0 && rows("bronze.tiktok_business_raw") > 0, "{info:?}");
+
+    let output = analisa(dir.path(), &["ingest", "run", "--accounts-file", "accounts.json", "--platform", "myspace"]);
+    assert!(!output.status.success());
+    assert!(text(&output).1.contains("unknown platform `myspace`"));
 }

@@ -236,6 +236,14 @@ impl SimState {
         posts
     }
 
+    /// The comments counter of a post as served: never below the comments already written, so
+    /// that a client trusting the counter finds every comment the edge lists.
+    pub fn comments_count(&self, account: &Account, post: &Post, counted: i64) -> i64 {
+        let now = self.now();
+        let written = self.world.comments(account, post).iter().filter(|c| c.published_at < now).count() as i64;
+        counted.max(written)
+    }
+
     pub fn find_post(&self, platform: Platform, post_id: &str) -> Option<(Account, Post)> {
         let index = post_account_index(platform, post_id)?;
         if index >= self.world.influencers {

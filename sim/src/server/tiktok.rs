@@ -190,7 +190,7 @@ fn business_videos(state: &SimState, account: &Account, params: &Params, fields:
     let cursor: Option<i64> = params.get("cursor").and_then(|c| c.parse().ok());
     let page: Vec<&Post> = videos.iter().filter(|v| cursor.is_none_or(|c| v.published_at.timestamp_millis() < c)).take(max_count).collect();
     let remaining = videos.iter().filter(|v| cursor.is_none_or(|c| v.published_at.timestamp_millis() < c)).count();
-    let items: Result<Vec<Value>, String> = page.iter().map(|v| business_video(state, v, &fields)).collect();
+    let items: Result<Vec<Value>, String> = page.iter().map(|v| business_video(state, account, v, &fields)).collect();
     let items = match items {
         Ok(i) => i,
         Err(e) => return business_envelope(state, 40002, &e, json!({})),
@@ -199,7 +199,7 @@ fn business_videos(state: &SimState, account: &Account, params: &Params, fields:
     business_envelope(state, 0, "OK", json!({ "videos": items, "cursor": next_cursor, "has_more": remaining > page.len() }))
 }
 
-fn business_video(state: &SimState, video: &Post, fields: &[String]) -> Result<Value, String> {
+fn business_video(state: &SimState, account: &Account, video: &Post, fields: &[String]) -> Result<Value, String> {
     let age = (state.now() - video.published_at).num_minutes() as f64 / 60.0;
     let m = video.metrics.at_age(age, Platform::Tiktok);
     let mut out = Map::new();
@@ -214,7 +214,7 @@ fn business_video(state: &SimState, video: &Post, fields: &[String]) -> Result<V
             "video_views" => json!(m.views),
             "video_duration" => json!(video.duration_secs as f64),
             "likes" => json!(m.likes),
-            "comments" => json!(m.comments),
+            "comments" => json!(state.comments_count(account, video, m.comments)),
             "shares" => json!(m.shares),
             "reach" => json!(m.reach),
             "full_video_watched_rate" => json!(0.25),
@@ -356,7 +356,7 @@ fn display_video(state: &SimState, account: &Account, video: &Post, fields: &[St
             "embed_html" => json!(format!("<blockquote class=\"tiktok-embed\" cite=\"https://www.tiktok.com/@{}/video/{}\"></blockquote>", account.handle, video.id)),
             "embed_link" => json!(format!("https://www.tiktok.com/player/v1/{}", video.id)),
             "like_count" => json!(m.likes),
-            "comment_count" => json!(m.comments),
+            "comment_count" => json!(state.comments_count(account, video, m.comments)),
             "share_count" => json!(m.shares),
             "view_count" => json!(m.views),
             other => return Err(display_error(StatusCode::BAD_REQUEST, "invalid_params", &format!("Invalid field: {other}"), vec![])),

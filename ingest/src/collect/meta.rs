@@ -1,0 +1,224 @@
+//! Instagram (with Facebook Login or Instagram Login) and Facebook Pages.
+
+use chrono::{Duration, TimeZone, Utc};
+use serde_json::Value;
+use url::Url;
+
+use super::{Collector, endpoint, today, tolerate};
+use crate::fetch::{Call, FetchError, Fetched};
+use crate::platforms::{Platform, PlatformConfig};
+use crate::target::Target;
+
+const IG_PROFILE: &str = "id,username,name,biography,followers_count,follows_count,media_count,profile_picture_url,website";
+const IG_MEDIA: &str = "id,caption,media_type,media_product_type,timestamp,permalink,like_count,comments_count";
+const IG_COMMENTS: &str = "id,text,timestamp,username,like_count,from,parent_id";
+/// Account insights asked for (current names; retired ones drop out as the platform says so).
+const IG_ACCOUNT_METRICS: [&str; 7] = ["reach", "views", "accounts_engaged", "total_interactions", "likes", "comments", "follower_count"];
+/// Media insights by API version: `views` replaced `impressions` in v22 (and `impressions`
+/// died for every version in April 2025, which the catalogue learns from the refusal).
+const IG_MEDIA_METRICS: [&str; 6] = ["reach", "views", "saved", "shares", "likes", "total_interactions"];
+const IG_MEDIA_METRICS_V21: [&str; 6] = ["reach", "impressions", "saved", "shares", "likes", "total_interactions"];
+
+fn media_metrics(api_version: &str) -> &'static [&'static str] {
+    let major: u32 = api_version.trim_start_matches('v').split('.').next().and_then(|v| v.parse().ok()).unwrap_or(u32::MAX);
+    if major <= 21 { &IG_MEDIA_METRICS_V21 } else { &IG_MEDIA_METRICS }
+}
+const DEMOGRAPHIC_BREAKDOWNS: [&str; 4] = ["country", "city", "age", "gender"];
+const PAGE_FIELDS: &str = "id,name,username,fan_count,followers_count,link,category,about,verification_status";
+const PAGE_POST_FIELDS: &str = "id,message,created_time,permalink_url,status_type,shares,reactions.summary(total_count).limit(0),comments.summary(true).limit(0)";
+const PAGE_METRICS: [&str; 6] = ["page_post_engagements", "page_follows", "page_daily_follows_unique", "page_daily_unfollows_unique", "page_media_view", "page_total_media_view_unique"];
+const POST_METRICS: [&str; 3] = ["post_reactions_by_type_total", "post_media_view", "post_total_media_view_unique"];
+
+/// The Graph API host and token to use for an account.
+struct Graph<'a> {
+    config: &'a PlatformConfig,
+    token: &'a str,
+    data_platform: Platform,
+    account: &'a str,
+}
+
+impl Graph<'_> {
+    fn url(&self, path: &str, params: &[(&str, &str)]) -> Url {
+        let mut url = endpoint(&self.config.base_url, &format!("{}/{path}", self.config.api_version));
+        url.query_pairs_mut().extend_pairs(params.iter().copied()).append_pair("access_token", self.token);
+        url
+    }
+
+    fn call(&self, endpoint: &'static str, url: Url) -> Call {
+        Call::get(self.data_platform, endpoint, &self.config.api_version, self.account, url)
+    }
+
+    /// Follows `paging.next` until the platform stops giving one; every page is landed.
+    async fn pages(&self, collector: &Collector, endpoint: &'static str, first: Url) -> Result<Vec<Value>, FetchError> {
+        let mut items = Vec::new();
+        let mut next = Some(first);
+        while let Some(url) = next {
+            let Fetched { json, .. } = collector.call(self.call(endpoint, url)).await?;
+            items.extend(json["data"].as_array().cloned().unwrap_or_default());
+            next = json["paging"]["next"].as_str().and_then(|n| Url::parse(n).ok());
+        }
+        Ok(items)
+    }
+
+    /// Insights with the metric catalogue: a metric the platform says is retired is removed
+    /// (for this and later requests) and the call is made again with the rest.
+    async fn insights(&self, collector: &Collector, endpoint: &'static str, object: &str, catalogue: &[&str], params: &[(&str, &str)], notes: &mut Vec<String>) -> Result<(), FetchError> {
+        let mut metrics = collector.current(self.data_platform, catalogue);
+        while !metrics.is_empty() {
+            let joined = metrics.join(",");
+            let mut all: Vec<(&str, &str)> = vec![("metric", joined.as_str())];
+            all.extend_from_slice(params);
+            match collector.call(self.call(endpoint, self.url(&format!("{object}/insights"), &all))).await {
+                Ok(_) => return Ok(()),
+                Err(FetchError::Refused { message, .. }) => {
+                    let Some(bad) = refused_metric(&message, &metrics) else {
+                        notes.push(format!("{endpoint} {object}: {message}"));
+                        return Ok(());
+                    };
+                    if message.contains("for this media product type") {
+                        notes.push(format!("{endpoint} {object}: {message}"));
+                    } else {
+                        collector.retire(self.data_platform, &bad, &message);
+                    }
+                    metrics.retain(|m| *m != bad);
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which metric an insights refusal is about: `metric[2] must be one of …` names its index;
+/// `does not support the replies metric` names it; a bare "valid insights metric" names none,
+/// and then the request is narrowed one metric at a time from the end.
+fn refused_metric(message: &str, metrics: &[String]) -> Option<String> {
+    if let Some(rest) = message.split("metric[").nth(1) {
+        let index: usize = rest.split(']').next()?.parse().ok()?;
+        return metrics.get(index).cloned();
+    }
+    if let Some(rest) = message.split("does not support the ").nth(1) {
+        let names = rest.split(" metric").next()?;
+        return names.split(", ").find_map(|n| metrics.iter().find(|m| *m == n).cloned());
+    }
+    if message.contains("valid insights metric") && metrics.len() > 1 {
+        return metrics.last().cloned();
+    }
+    None
+}
+
+fn unix(date: chrono::NaiveDate) -> String {
+    Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight")).timestamp().to_string()
+}
+
+pub async fn instagram(collector: &Collector, target: &Target, notes: &mut Vec<String>) -> Result<(), FetchError> {
+    // Facebook Login (graph.facebook.com) when the creator connected through a Page,
+    // Instagram Login (graph.instagram.com) otherwise.
+    let (config, token) = match (&target.tokens.facebook, &target.tokens.instagram) {
+        (Some(t), _) => (&collector.platforms.facebook, t.access_token.as_str()),
+        (None, Some(t)) => (&collector.platforms.instagram, t.access_token.as_str()),
+        (None, None) => return business_discovery(collector, target, notes).await,
+    };
+    let graph = Graph { config, token, data_platform: Platform::Instagram, account: &target.account_id };
+    let id = &target.account_id;
+    collector.call(graph.call("ig_user", graph.url(id, &[("fields", IG_PROFILE)]))).await?;
+    let media = graph.pages(collector, "media", graph.url(&format!("{id}/media"), &[("fields", IG_MEDIA), ("limit", "100")])).await?;
+    for item in &media {
+        if item["comments_count"].as_i64().unwrap_or(0) > 0 {
+            let media_id = item["id"].as_str().unwrap_or_default();
+            graph.pages(collector, "comments", graph.url(&format!("{media_id}/comments"), &[("fields", IG_COMMENTS), ("limit", "100")])).await?;
+        }
+    }
+    if target.connected {
+        let until = today();
+        let since = until - Duration::days(collector.window_days - 1);
+        let (since, until) = (unix(since), unix(until));
+        graph.insights(collector, "account_insights", id, &IG_ACCOUNT_METRICS, &[("period", "day"), ("since", &since), ("until", &until)], notes).await?;
+        for breakdown in DEMOGRAPHIC_BREAKDOWNS {
+            graph.insights(collector, "audience_insights", id, &["follower_demographics"], &[("period", "lifetime"), ("metric_type", "total_value"), ("timeframe", "this_month"), ("breakdown", breakdown)], notes).await?;
+        }
+        let stories = graph.pages(collector, "stories", graph.url(&format!("{id}/stories"), &[("fields", IG_MEDIA)])).await?;
+        let recent = Utc::now() - Duration::days(collector.window_days);
+        for item in media.iter().chain(&stories) {
+            let fresh = item["timestamp"].as_str().and_then(|t| chrono::DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%z").ok()).is_some_and(|t| t > recent);
+            if fresh {
+                graph.insights(collector, "media_insights", item["id"].as_str().unwrap_or_default(), media_metrics(&config.api_version), &[], notes).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A public business or creator account seen through the operator's own account.
+async fn business_discovery(collector: &Collector, target: &Target, notes: &mut Vec<String>) -> Result<(), FetchError> {
+    let config = &collector.platforms.facebook;
+    let Some(token) = config.access_token.as_ref() else {
+        notes.push("no token for this account and no operator token for business_discovery".into());
+        return Ok(());
+    };
+    let token = secrecy::ExposeSecret::expose_secret(token);
+    // Ask the operator's own IG user id once: `/me` with its token.
+    let graph = Graph { config, token, data_platform: Platform::Instagram, account: &target.account_id };
+    let me = collector.call(graph.call("ig_user", graph.url("me", &[("fields", "id")]))).await?;
+    let me = me.json["id"].as_str().unwrap_or_default().to_owned();
+    let mut after: Option<String> = None;
+    loop {
+        let media = match &after {
+            Some(cursor) => format!("media.limit(100).after({cursor}){{{IG_MEDIA}}}"),
+            None => format!("media.limit(100){{{IG_MEDIA}}}"),
+        };
+        let fields = format!("business_discovery.username({}){{{IG_PROFILE},{media}}}", target.handle);
+        let Some(fetched) = tolerate(collector.call(graph.call("business_discovery", graph.url(&me, &[("fields", &fields)]))).await, notes)? else {
+            return Ok(());
+        };
+        after = fetched.json["business_discovery"]["media"]["paging"]["cursors"]["after"].as_str().map(str::to_owned);
+        if after.is_none() {
+            return Ok(());
+        }
+    }
+}
+
+pub async fn page(collector: &Collector, target: &Target, notes: &mut Vec<String>) -> Result<(), FetchError> {
+    let Some(token) = target.tokens.facebook.as_ref() else {
+        notes.push("no Facebook token for this Page".into());
+        return Ok(());
+    };
+    let graph = Graph { config: &collector.platforms.facebook, token: &token.access_token, data_platform: Platform::Facebook, account: &target.account_id };
+    let id = &target.account_id;
+    collector.call(graph.call("page", graph.url(id, &[("fields", PAGE_FIELDS)]))).await?;
+    let posts = graph.pages(collector, "page_posts", graph.url(&format!("{id}/posts"), &[("fields", PAGE_POST_FIELDS), ("limit", "100")])).await?;
+    for post in &posts {
+        if post["comments"]["summary"]["total_count"].as_i64().unwrap_or(0) > 0 {
+            let post_id = post["id"].as_str().unwrap_or_default();
+            graph.pages(collector, "page_post_comments", graph.url(&format!("{post_id}/comments"), &[("fields", "id,message,created_time,from"), ("limit", "100")])).await?;
+        }
+    }
+    if target.connected {
+        let until = today();
+        let since = until - Duration::days(collector.window_days);
+        let (since, until) = (unix(since), unix(until));
+        graph.insights(collector, "page_insights", id, &PAGE_METRICS, &[("period", "day"), ("since", &since), ("until", &until)], notes).await?;
+        let recent = Utc::now() - Duration::days(collector.window_days);
+        for post in &posts {
+            let fresh = post["created_time"].as_str().and_then(|t| chrono::DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%z").ok()).is_some_and(|t| t > recent);
+            if fresh {
+                graph.insights(collector, "post_insights", post["id"].as_str().unwrap_or_default(), &POST_METRICS, &[], notes).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_name_the_metric() {
+        let metrics: Vec<String> = ["reach", "impressions", "views"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(refused_metric("(100) (#100) metric[1] must be one of the following values: reach, views", &metrics).as_deref(), Some("impressions"));
+        assert_eq!(refused_metric("(100) (#100) The Media Insights API does not support the views metric for this media product type.", &metrics).as_deref(), Some("views"));
+        assert_eq!(refused_metric("(100) (#100) The value must be a valid insights metric", &metrics).as_deref(), Some("views"));
+        assert_eq!(refused_metric("(10) (#10) Not enough viewers for the media to show insights", &metrics), None);
+    }
+}

@@ -1,0 +1,110 @@
+//! Collectors: what to ask each platform about an account, page by page.
+
+mod ga4;
+mod meta;
+mod tiktok;
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use chrono::{NaiveDate, Utc};
+use tokio::sync::mpsc;
+use tracing::warn;
+use url::Url;
+
+use crate::fetch::{Call, FetchError, Fetched, Fetcher};
+use crate::platforms::{Platform, PlatformsConfig};
+use crate::raw::RawAnswer;
+use crate::target::Target;
+
+/// What a collector shares: the HTTP side, where the APIs are, where answers go, and the
+/// metrics the platforms have retired (learned once, then left out of later requests).
+pub struct Collector {
+    pub fetcher: Fetcher,
+    pub platforms: PlatformsConfig,
+    pub sink: mpsc::Sender<RawAnswer>,
+    /// Days of insights and reports to ask for.
+    pub window_days: i64,
+    retired: Mutex<HashSet<(Platform, String)>>,
+}
+
+impl Collector {
+    pub fn new(fetcher: Fetcher, platforms: PlatformsConfig, sink: mpsc::Sender<RawAnswer>) -> Self {
+        Self { fetcher, platforms, sink, window_days: 30, retired: Mutex::default() }
+    }
+
+    /// Fetches and lands one answer. Error answers are landed too: bronze keeps everything the
+    /// platform said.
+    async fn call(&self, call: Call) -> Result<Fetched, FetchError> {
+        match self.fetcher.fetch(&call).await {
+            Ok(fetched) => {
+                let _ = self.sink.send(fetched.answer.clone()).await;
+                Ok(fetched)
+            }
+            Err(FetchError::Refused { platform, endpoint, message, answer }) => {
+                let _ = self.sink.send((*answer).clone()).await;
+                Err(FetchError::Refused { platform, endpoint, message, answer })
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    fn retired(&self, platform: Platform, metric: &str) -> bool {
+        self.retired.lock().expect("retired metrics").contains(&(platform, metric.to_owned()))
+    }
+
+    fn retire(&self, platform: Platform, metric: &str, reason: &str) {
+        warn!(%platform, metric, reason, "the platform no longer offers this metric; leaving it out of later requests");
+        self.retired.lock().expect("retired metrics").insert((platform, metric.to_owned()));
+    }
+
+    /// Metrics learned to be retired in this run, as `platform:metric`.
+    pub fn retired_metrics(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.retired.lock().expect("retired metrics").iter().map(|(p, m)| format!("{p}:{m}")).collect();
+        out.sort();
+        out
+    }
+
+    /// The metrics of a catalogue that the platform has not retired.
+    fn current(&self, platform: Platform, catalogue: &[&str]) -> Vec<String> {
+        catalogue.iter().filter(|m| !self.retired(platform, m)).map(|m| (*m).to_owned()).collect()
+    }
+
+    /// Collects everything about one account. Errors of single requests that cannot succeed
+    /// (a refused insights call) are recorded and the rest goes on; a rejected token or a
+    /// spent budget stops the account.
+    pub async fn collect(&self, target: &Target) -> Result<Vec<String>, FetchError> {
+        let mut notes = Vec::new();
+        match target.platform {
+            Platform::Instagram => meta::instagram(self, target, &mut notes).await?,
+            Platform::Facebook => meta::page(self, target, &mut notes).await?,
+            Platform::Tiktok | Platform::TiktokBusiness => tiktok::collect(self, target, &mut notes).await?,
+            Platform::Ga4 => {}
+        }
+        if target.ga4.is_some() {
+            ga4::collect(self, target, &mut notes).await?;
+        }
+        Ok(notes)
+    }
+}
+
+/// A base URL joined with a path (base URLs end in `/`).
+fn endpoint(base: &Url, path: &str) -> Url {
+    base.join(path).expect("collector paths are valid")
+}
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+/// Keeps going after a definite refusal, noting it; stops on anything else.
+fn tolerate(result: Result<Fetched, FetchError>, notes: &mut Vec<String>) -> Result<Option<Fetched>, FetchError> {
+    match result {
+        Ok(fetched) => Ok(Some(fetched)),
+        Err(FetchError::Refused { message, endpoint, .. }) => {
+            notes.push(format!("{endpoint}: {message}"));
+            Ok(None)
+        }
+        Err(other) => Err(other),
+    }
+}

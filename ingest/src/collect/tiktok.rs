@@ -1,0 +1,90 @@
+//! TikTok: the API for Business when the creator authorised it, the Display API otherwise.
+
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use super::{Collector, endpoint, today};
+use crate::fetch::{Call, FetchError};
+use crate::platforms::Platform;
+use crate::target::Target;
+
+const BUSINESS_FIELDS: &str = r#"["username","display_name","profile_image","bio_description","is_verified","followers_count","following_count","videos_count","total_likes","audience_countries","audience_genders","metrics"]"#;
+const BUSINESS_VIDEO_FIELDS: &str = r#"["item_id","create_time","caption","share_url","video_views","video_duration","likes","comments","shares","reach","full_video_watched_rate","average_time_watched"]"#;
+const DISPLAY_USER_FIELDS: &str = "open_id,union_id,display_name,avatar_url,bio_description,profile_deep_link,is_verified,username,follower_count,following_count,likes_count,video_count";
+const DISPLAY_VIDEO_FIELDS: &str = "id,create_time,share_url,video_description,duration,title,like_count,comment_count,share_count,view_count";
+
+pub async fn collect(collector: &Collector, target: &Target, notes: &mut Vec<String>) -> Result<(), FetchError> {
+    match (&target.tokens.tiktok_business, &target.tokens.tiktok) {
+        (Some(business), _) => collect_business(collector, target, &business.access_token).await,
+        (None, Some(display)) => collect_display(collector, target, &display.access_token).await,
+        (None, None) => {
+            notes.push("no TikTok token for this account".into());
+            Ok(())
+        }
+    }
+}
+
+async fn collect_business(collector: &Collector, target: &Target, token: &str) -> Result<(), FetchError> {
+    let config = &collector.platforms.tiktok_business;
+    let version = &config.api_version;
+    let call = |endpoint_name: &'static str, path: &str, params: &[(&str, &str)]| {
+        let mut url = endpoint(&config.base_url, &format!("{version}/{path}"));
+        url.query_pairs_mut().append_pair("business_id", &target.account_id).extend_pairs(params.iter().copied());
+        Call::get(Platform::TiktokBusiness, endpoint_name, version, &target.account_id, url).header("access-token", token)
+    };
+    let end = today();
+    let start = end - Duration::days(collector.window_days.min(30) - 1);
+    let (start, end) = (start.to_string(), end.to_string());
+    collector.call(call("business_get", "business/get/", &[("fields", BUSINESS_FIELDS), ("start_date", &start), ("end_date", &end)])).await?;
+    let mut cursor: Option<i64> = None;
+    let mut videos: Vec<Value> = Vec::new();
+    loop {
+        let cursor_text = cursor.map(|c| c.to_string());
+        let mut params = vec![("fields", BUSINESS_VIDEO_FIELDS), ("max_count", "20")];
+        if let Some(c) = &cursor_text {
+            params.push(("cursor", c));
+        }
+        let page = collector.call(call("video_list", "business/video/list/", &params)).await?;
+        videos.extend(page.json["data"]["videos"].as_array().cloned().unwrap_or_default());
+        if page.json["data"]["has_more"] != json!(true) {
+            break;
+        }
+        cursor = page.json["data"]["cursor"].as_i64();
+    }
+    for video in videos.iter().filter(|v| v["comments"].as_i64().unwrap_or(0) > 0) {
+        let video_id = video["item_id"].as_str().unwrap_or_default();
+        let mut cursor = 0i64;
+        loop {
+            let cursor_text = cursor.to_string();
+            let page = collector.call(call("comment_list", "business/comment/list/", &[("video_id", video_id), ("max_count", "30"), ("cursor", &cursor_text)])).await?;
+            if page.json["data"]["has_more"] != json!(true) {
+                break;
+            }
+            cursor = page.json["data"]["cursor"].as_i64().unwrap_or(cursor + 30);
+        }
+    }
+    Ok(())
+}
+
+async fn collect_display(collector: &Collector, target: &Target, token: &str) -> Result<(), FetchError> {
+    let config = &collector.platforms.tiktok;
+    let version = &config.api_version;
+    let bearer = format!("Bearer {token}");
+    let mut url = endpoint(&config.base_url, &format!("{version}/user/info/"));
+    url.query_pairs_mut().append_pair("fields", DISPLAY_USER_FIELDS);
+    collector.call(Call::get(Platform::Tiktok, "user_info", version, &target.account_id, url).header("authorization", bearer.clone())).await?;
+    let mut cursor: Option<i64> = None;
+    loop {
+        let mut url = endpoint(&config.base_url, &format!("{version}/video/list/"));
+        url.query_pairs_mut().append_pair("fields", DISPLAY_VIDEO_FIELDS);
+        let mut body = json!({ "max_count": 20 });
+        if let Some(c) = cursor {
+            body["cursor"] = json!(c);
+        }
+        let page = collector.call(Call::get(Platform::Tiktok, "video_list", version, &target.account_id, url).header("authorization", bearer.clone()).post_json(body)).await?;
+        if page.json["data"]["has_more"] != json!(true) {
+            return Ok(());
+        }
+        cursor = page.json["data"]["cursor"].as_i64();
+    }
+}

@@ -1,0 +1,122 @@
+//! An ingest run: collect a set of accounts with bounded concurrency while one writer lands
+//! the answers in bronze.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use analisa_lake::{Lake, LakeError};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tracing::{info, info_span, warn, Instrument};
+
+use crate::collect::Collector;
+use crate::fetch::{Fetcher, RetryPolicy};
+use crate::platforms::{Platform, PlatformsConfig};
+use crate::raw::{RawAnswer, bronze_table, to_batch};
+use crate::target::Target;
+
+/// Answers buffered per platform before a bronze commit.
+const FLUSH_ANSWERS: usize = 2_000;
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub run_id: String,
+    pub concurrency: usize,
+    pub retry: RetryPolicy,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self { run_id: format!("ingest-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")), concurrency: 8, retry: RetryPolicy::default() }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub accounts: usize,
+    /// Answers received, by platform.
+    pub answers: BTreeMap<&'static str, u64>,
+    /// Rows new to bronze (answers already there are not landed twice).
+    pub landed: u64,
+    /// Accounts that could not be collected completely, with why.
+    pub failures: Vec<(String, String)>,
+    /// Requests the platform refused for good (kept in bronze), by account.
+    pub notes: Vec<(String, String)>,
+    /// Metric names the platforms refused as retired; later requests left them out.
+    pub retired_metrics: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("landing answers in bronze failed: {0}")]
+    Landing(#[from] LakeError),
+}
+
+/// Collects `targets` and lands every answer in bronze. `progress` hears of each account done.
+pub async fn run(lake: &Lake, platforms: &PlatformsConfig, targets: Vec<Target>, options: RunOptions, progress: impl Fn(usize) + Send + Sync) -> Result<RunSummary, IngestError> {
+    let (sink, answers) = mpsc::channel::<RawAnswer>(4_096);
+    let collector = Arc::new(Collector::new(Fetcher::new(options.retry), platforms.clone(), sink));
+    let writer = tokio::spawn(write_bronze(lake.clone(), options.run_id.clone(), answers));
+    let mut summary = RunSummary { run_id: options.run_id.clone(), accounts: targets.len(), ..RunSummary::default() };
+    let mut done = 0;
+    let mut results = futures::stream::iter(targets.into_iter().map(|target| {
+        let collector = collector.clone();
+        let span = info_span!("collect", platform = %target.platform, account = %target.account_id);
+        async move {
+            let result = collector.collect(&target).await;
+            (target, result)
+        }
+        .instrument(span)
+    }))
+    .buffer_unordered(options.concurrency.max(1));
+    while let Some((target, result)) = results.next().await {
+        match result {
+            Ok(notes) => summary.notes.extend(notes.into_iter().map(|n| (target.account_id.clone(), n))),
+            Err(error) => {
+                warn!(account = %target.account_id, %error, "account not fully collected");
+                summary.failures.push((target.account_id.clone(), error.to_string()));
+            }
+        }
+        done += 1;
+        progress(done);
+    }
+    drop(results);
+    summary.retired_metrics = collector.retired_metrics();
+    drop(collector); // closes the channel: the writer flushes and ends
+    let (answers, landed) = writer.await.expect("the bronze writer does not panic")?;
+    summary.answers = answers;
+    summary.landed = landed;
+    info!(run_id = %summary.run_id, accounts = summary.accounts, landed, failures = summary.failures.len(), "ingest run finished");
+    Ok(summary)
+}
+
+/// The one writer: batches answers per platform and lands them, skipping fingerprints bronze
+/// already holds.
+async fn write_bronze(lake: Lake, run_id: String, mut answers: mpsc::Receiver<RawAnswer>) -> Result<(BTreeMap<&'static str, u64>, u64), LakeError> {
+    let mut buffers: BTreeMap<&'static str, Vec<RawAnswer>> = BTreeMap::new();
+    let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut landed = 0;
+    while let Some(answer) = answers.recv().await {
+        let key = answer.platform.as_str();
+        *counts.entry(key).or_default() += 1;
+        let buffer = buffers.entry(key).or_default();
+        buffer.push(answer);
+        if buffer.len() >= FLUSH_ANSWERS {
+            landed += land(&lake, &run_id, std::mem::take(buffer)).await?;
+        }
+    }
+    for (_, buffer) in buffers {
+        if !buffer.is_empty() {
+            landed += land(&lake, &run_id, buffer).await?;
+        }
+    }
+    Ok((counts, landed))
+}
+
+async fn land(lake: &Lake, run_id: &str, answers: Vec<RawAnswer>) -> Result<u64, LakeError> {
+    let platform: Platform = answers[0].platform;
+    let table = bronze_table(platform);
+    Ok(lake.insert_missing(table, vec![to_batch(run_id, &answers)]).await?.rows)
+}

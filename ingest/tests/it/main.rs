@@ -1,0 +1,3 @@
+//! Connectors against the platform simulator, landing into a real lake.
+
+mod collection;
