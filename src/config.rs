@@ -23,7 +23,16 @@ pub struct AppConfig {
     pub http: ListenConfig<8080>,
     pub flight_sql: ListenConfig<50051>,
     pub platforms: PlatformsConfig,
+    pub ingest: IngestConfig,
     pub log: LogConfig,
+}
+
+/// The `[ingest]` section.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Outbound call budgets shared by every worker through Redis (`[ingest.budgets]`).
+    pub budgets: analisa_ingest::Budgets,
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use analisa_ingest::{Platform, RunOptions, load_targets, run};
+use analisa_ingest::{Governor, Platform, RunOptions, load_targets, run};
+use secrecy::ExposeSecret;
 use analisa_lake::Lake;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -39,8 +40,9 @@ pub async fn run_command(command: IngestCommand, config: &AppConfig) -> anyhow::
             anyhow::ensure!(!targets.is_empty(), "no account in {} matches the selection", accounts_file.display());
             let lake = Lake::open(&config.lake)?;
             lake.init().await?;
+            let governor = Governor::connect(config.redis.url.expose_secret(), config.ingest.budgets, "analisa:governor").await?;
             let bar = ProgressBar::new(targets.len() as u64).with_style(ProgressStyle::with_template("{spinner} collecting [{bar:40}] {pos}/{len} accounts ({elapsed})").expect("valid template"));
-            let options = RunOptions { concurrency, ..RunOptions::default() };
+            let options = RunOptions { concurrency, governor: Some(governor), ..RunOptions::default() };
             let summary = run(&lake, &config.platforms, targets, options, |done| bar.set_position(done as u64)).await?;
             bar.finish_and_clear();
             let answers: u64 = summary.answers.values().sum();

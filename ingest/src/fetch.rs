@@ -9,6 +9,7 @@ use serde_json::Value;
 use tracing::{debug, warn};
 use url::Url;
 
+use crate::governor::Governor;
 use crate::platforms::Platform;
 use crate::raw::{RawAnswer, redact};
 
@@ -24,6 +25,10 @@ pub enum FetchError {
     /// Transient failures (5xx, timeouts, broken bodies) outlasted the retries.
     #[error("{platform} {endpoint} failed after {attempts} attempts: {message}")]
     GaveUp { platform: Platform, endpoint: &'static str, attempts: u32, message: String },
+    /// The shared rate-limit state (Redis) could not be consulted; calling blind could
+    /// exceed the budget, so the call is not made.
+    #[error("rate-limit governor unavailable: {0}")]
+    Governor(String),
     /// A definite error answer (bad parameter, permission …). It is landed in bronze as well.
     #[error("{platform} {endpoint} answered with an error: {message}")]
     Refused { platform: Platform, endpoint: &'static str, message: String, answer: Box<RawAnswer> },
@@ -101,20 +106,24 @@ enum Verdict {
 pub struct Fetcher {
     client: reqwest::Client,
     policy: RetryPolicy,
+    governor: Option<Governor>,
 }
 
 const RATE_LIMIT_HEADERS: [&str; 6] = ["x-app-usage", "x-business-use-case-usage", "x-page-usage", "x-ad-account-usage", "retry-after", "x-fb-ads-insights-throttle"];
 
 impl Fetcher {
-    pub fn new(policy: RetryPolicy) -> Self {
+    pub fn new(policy: RetryPolicy, governor: Option<Governor>) -> Self {
         let client = reqwest::Client::builder().timeout(policy.timeout).user_agent(concat!("analisa/", env!("CARGO_PKG_VERSION"))).build().expect("a TLS backend is compiled in");
-        Self { client, policy }
+        Self { client, policy, governor }
     }
 
     pub async fn fetch(&self, call: &Call) -> Result<Fetched, FetchError> {
         let mut last = String::new();
         let mut limited = false;
         for attempt in 1..=self.policy.max_attempts {
+            if let Some(governor) = &self.governor {
+                governor.acquire(call).await.map_err(|e| FetchError::Governor(e.to_string()))?;
+            }
             let mut request = self.client.request(call.method.clone(), call.url.clone());
             for (name, value) in &call.headers {
                 request = request.header(*name, value);
@@ -152,6 +161,9 @@ impl Fetcher {
                 rate_limit: rate_limit_json(&headers),
                 body,
             };
+            if let Some(governor) = &self.governor {
+                governor.observe(call, answer.rate_limit.as_deref()).await.map_err(|e| FetchError::Governor(e.to_string()))?;
+            }
             match classify(call.platform, status, &headers, &answer.body) {
                 Verdict::Ok(json) => return Ok(Fetched { answer, json }),
                 Verdict::Retry { message, wait } => {

@@ -6,16 +6,19 @@
 //! - collectors (Instagram with either login, Facebook Pages, TikTok for Business and Display,
 //!   GA4) that page through everything about an account, with a metric catalogue that drops
 //!   retired metric names instead of failing;
+//! - [`Governor`]: budgets per app, token and account shared by every worker through Redis;
 //! - [`raw`] and [`run`]: every answer lands in bronze unchanged, fingerprinted, once.
 
 mod collect;
 pub mod fetch;
+mod governor;
 mod platforms;
 pub mod raw;
 pub mod run;
 mod target;
 
 pub use fetch::RetryPolicy;
+pub use governor::{Budgets, Governor, GovernorError};
 pub use platforms::{Platform, PlatformConfig, PlatformsConfig};
 pub use run::{IngestError, RunOptions, RunSummary, run};
 pub use target::{Ga4Property, Target, TargetsError, TokenPair, Tokens, load_targets};

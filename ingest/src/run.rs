@@ -11,6 +11,7 @@ use tracing::{info, info_span, warn, Instrument};
 
 use crate::collect::Collector;
 use crate::fetch::{Fetcher, RetryPolicy};
+use crate::governor::Governor;
 use crate::platforms::{Platform, PlatformsConfig};
 use crate::raw::{RawAnswer, bronze_table, to_batch};
 use crate::target::Target;
@@ -23,11 +24,13 @@ pub struct RunOptions {
     pub run_id: String,
     pub concurrency: usize,
     pub retry: RetryPolicy,
+    /// The shared budget keeper; without it only the platforms' own refusals slow a run.
+    pub governor: Option<Governor>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { run_id: format!("ingest-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")), concurrency: 8, retry: RetryPolicy::default() }
+        Self { run_id: format!("ingest-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")), concurrency: 8, retry: RetryPolicy::default(), governor: None }
     }
 }
 
@@ -57,7 +60,7 @@ pub enum IngestError {
 /// Collects `targets` and lands every answer in bronze. `progress` hears of each account done.
 pub async fn run(lake: &Lake, platforms: &PlatformsConfig, targets: Vec<Target>, options: RunOptions, progress: impl Fn(usize) + Send + Sync) -> Result<RunSummary, IngestError> {
     let (sink, answers) = mpsc::channel::<RawAnswer>(4_096);
-    let collector = Arc::new(Collector::new(Fetcher::new(options.retry), platforms.clone(), sink));
+    let collector = Arc::new(Collector::new(Fetcher::new(options.retry, options.governor.clone()), platforms.clone(), sink));
     let writer = tokio::spawn(write_bronze(lake.clone(), options.run_id.clone(), answers));
     let mut summary = RunSummary { run_id: options.run_id.clone(), accounts: targets.len(), ..RunSummary::default() };
     let mut done = 0;

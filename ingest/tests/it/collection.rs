@@ -15,13 +15,13 @@ use url::Url;
 
 const WORLD: (u64, u32, u32) = (21, 60, 40);
 
-async fn start_sim(faults: &str) -> RunningSim {
+pub async fn start_sim(faults: &str) -> RunningSim {
     let world = WorldSpec::new(WORLD.0, WORLD.1, WORLD.2);
     RunningSim::start(SimOptions { world, listen: "127.0.0.1:0".parse().unwrap(), faults: parse_faults(faults).unwrap(), budgets: Budgets::default() }).await.unwrap()
 }
 
 /// The connectors' configuration pointing at the simulator, as `--write-config` writes it.
-fn platforms(sim: &RunningSim, meta_version: &str) -> PlatformsConfig {
+pub fn platforms(sim: &RunningSim, meta_version: &str) -> PlatformsConfig {
     let apps = sim.apps();
     let config = |server: &str, app: &str, base: String, version: &str| PlatformConfig {
         base_url: Url::parse(&base).unwrap(),
@@ -43,17 +43,17 @@ fn platforms(sim: &RunningSim, meta_version: &str) -> PlatformsConfig {
     }
 }
 
-fn targets(sim: &RunningSim) -> Vec<Target> {
+pub fn targets(sim: &RunningSim) -> Vec<Target> {
     serde_json::from_value(sim.accounts_json()["accounts"].clone()).unwrap()
 }
 
-async fn lake() -> Lake {
+pub async fn lake() -> Lake {
     let lake = Lake::open(&LakeConfig { root: "memory://".into(), ..LakeConfig::default() }).unwrap();
     lake.init().await.unwrap();
     lake
 }
 
-fn quick_retries(attempts: u32) -> RetryPolicy {
+pub fn quick_retries(attempts: u32) -> RetryPolicy {
     RetryPolicy { max_attempts: attempts, base_delay: Duration::from_millis(5), max_delay: Duration::from_millis(50), ..RetryPolicy::default() }
 }
 

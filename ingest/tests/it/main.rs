@@ -1,3 +1,4 @@
 //! Connectors against the platform simulator, landing into a real lake.
 
 mod collection;
+mod governor;
