@@ -35,7 +35,7 @@ pub enum FetchError {
 }
 
 /// A request to make.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Call {
     pub platform: Platform,
     pub endpoint: &'static str,
@@ -45,6 +45,19 @@ pub struct Call {
     pub url: Url,
     pub headers: Vec<(&'static str, String)>,
     pub json: Option<Value>,
+}
+
+/// URLs and headers carry tokens: the Debug form shows only what is safe.
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("platform", &self.platform)
+            .field("endpoint", &self.endpoint)
+            .field("account_ref", &self.account_ref)
+            .field("method", &self.method)
+            .field("path", &redact(&self.url))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Call {
@@ -138,14 +151,15 @@ impl Fetcher {
                     match response.text().await {
                         Ok(body) => (status, headers, body),
                         Err(e) => {
-                            last = format!("reading the body failed: {e}");
+                            last = format!("reading the body failed: {}", e.without_url());
                             self.pause(attempt, None).await;
                             continue;
                         }
                     }
                 }
                 Err(e) => {
-                    last = format!("request failed: {e}");
+                    // The URL may carry a token: it never goes into an error message.
+                    last = format!("request failed: {}", e.without_url());
                     self.pause(attempt, None).await;
                     continue;
                 }
@@ -159,12 +173,12 @@ impl Fetcher {
                 http_status: status,
                 fetched_at: Utc::now(),
                 rate_limit: rate_limit_json(&headers),
-                body,
+                body: crate::raw::redact_body(&body),
             };
             if let Some(governor) = &self.governor {
                 governor.observe(call, answer.rate_limit.as_deref()).await.map_err(|e| FetchError::Governor(e.to_string()))?;
             }
-            match classify(call.platform, status, &headers, &answer.body) {
+            match classify(call.platform, status, &headers, &body) {
                 Verdict::Ok(json) => return Ok(Fetched { answer, json }),
                 Verdict::Retry { message, wait } => {
                     debug!(platform = %call.platform, endpoint = call.endpoint, attempt, %message, "transient failure, retrying");

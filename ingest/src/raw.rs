@@ -81,6 +81,30 @@ pub fn redact(url: &Url) -> String {
     format!("{}?{query}", url.path())
 }
 
+/// An answer's body with the values of secret query parameters blanked wherever they appear
+/// (Meta paging URLs carry the caller's `access_token`). Everything else stays byte for byte.
+pub fn redact_body(body: &str) -> String {
+    let mut out = body.to_owned();
+    for param in SECRET_PARAMS {
+        let needle = format!("{param}=");
+        let mut from = 0;
+        while let Some(found) = out[from..].find(&needle) {
+            let start = from + found + needle.len();
+            // Only a parameter, i.e. after `?` or `&` (or its JSON escape `\u0026`).
+            let before = &out[..from + found];
+            let is_param = before.ends_with('?') || before.ends_with('&') || before.ends_with("\\u0026");
+            let end = out[start..].find(|c: char| matches!(c, '&' | '"' | '\\' | ' ' | '#')).map_or(out.len(), |e| start + e);
+            if is_param && end > start {
+                out.replace_range(start..end, "REDACTED");
+                from = start + "REDACTED".len();
+            } else {
+                from = start;
+            }
+        }
+    }
+    out
+}
+
 /// The bronze table of a platform.
 pub fn bronze_table(platform: Platform) -> TableId {
     let name = match platform {
@@ -128,6 +152,14 @@ mod tests {
         let url = Url::parse("https://graph.facebook.com/v24.0/123/media?fields=id,caption&access_token=EAAsecret&after=QVE&client_secret=x").unwrap();
         assert_eq!(redact(&url), "/v24.0/123/media?fields=id%2Ccaption&after=QVE");
         assert_eq!(redact(&Url::parse("https://x.example/v2/user/info/").unwrap()), "/v2/user/info/");
+    }
+
+    #[test]
+    fn secrets_inside_bodies_are_blanked() {
+        let body = r#"{"data":[],"paging":{"next":"http://x/v24.0/1/media?fields=id&access_token=EAAsecret&after=QVE","previous":"http://x/?access_token=EAAother"},"note":"my_access_token=keep"}"#;
+        let clean = redact_body(body);
+        assert!(!clean.contains("EAAsecret") && !clean.contains("EAAother"), "{clean}");
+        assert!(clean.contains("access_token=REDACTED&after=QVE") && clean.contains("my_access_token=keep"), "{clean}");
     }
 
     #[test]

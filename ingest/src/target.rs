@@ -19,17 +19,30 @@ pub struct Tokens {
     pub tiktok_business: Option<TokenPair>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct TokenPair {
     pub access_token: String,
     #[serde(default)]
     pub refresh_token: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// Tokens never show in logs or panics.
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenPair([REDACTED])")
+    }
+}
+
+#[derive(Clone, Deserialize)]
 pub struct Ga4Property {
     pub property_id: String,
     pub access_token: String,
+}
+
+impl std::fmt::Debug for Ga4Property {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ga4Property").field("property_id", &self.property_id).field("access_token", &"[REDACTED]").finish()
+    }
 }
 
 /// One account to collect.

@@ -51,41 +51,65 @@ impl Graph<'_> {
     /// Follows `paging.next` until the platform stops giving one; every page is landed.
     async fn pages(&self, collector: &Collector, endpoint: &'static str, first: Url) -> Result<Vec<Value>, FetchError> {
         let mut items = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut next = Some(first);
         while let Some(url) = next {
+            seen.insert(url.to_string());
             let Fetched { json, .. } = collector.call(self.call(endpoint, url)).await?;
-            items.extend(json["data"].as_array().cloned().unwrap_or_default());
-            next = json["paging"]["next"].as_str().and_then(|n| Url::parse(n).ok());
+            let page = json["data"].as_array().cloned().unwrap_or_default();
+            let empty = page.is_empty();
+            items.extend(page);
+            // Stop when `next` is absent; also on an empty page or a `next` already followed,
+            // so a platform quirk cannot keep a collector going round forever.
+            next = json["paging"]["next"].as_str().and_then(|n| Url::parse(n).ok()).filter(|n| !empty && !seen.contains(n.as_str()));
         }
         Ok(items)
     }
 
-    /// Insights with the metric catalogue: a metric the platform says is retired is removed
-    /// (for this and later requests) and the call is made again with the rest.
+    /// Insights with the metric catalogue: a metric the platform names as retired is removed
+    /// (for this and later requests) and the call is made again with the rest. A refusal that
+    /// names no metric is narrowed down by asking for each metric alone, and only a metric
+    /// refused on its own is retired.
     async fn insights(&self, collector: &Collector, endpoint: &'static str, object: &str, catalogue: &[&str], params: &[(&str, &str)], notes: &mut Vec<String>) -> Result<(), FetchError> {
         let mut metrics = collector.current(self.data_platform, catalogue);
         while !metrics.is_empty() {
-            let joined = metrics.join(",");
-            let mut all: Vec<(&str, &str)> = vec![("metric", joined.as_str())];
-            all.extend_from_slice(params);
-            match collector.call(self.call(endpoint, self.url(&format!("{object}/insights"), &all))).await {
-                Ok(_) => return Ok(()),
-                Err(FetchError::Refused { message, .. }) => {
-                    let Some(bad) = refused_metric(&message, &metrics) else {
+            match self.insights_call(collector, endpoint, object, &metrics, params).await {
+                Ok(()) => return Ok(()),
+                Err(FetchError::Refused { message, .. }) => match refused_metric(&message, &metrics) {
+                    Some(bad) => {
+                        if message.contains("for this media product type") {
+                            notes.push(format!("{endpoint} {object}: {message}"));
+                        } else {
+                            collector.retire(self.data_platform, &bad, &message);
+                        }
+                        metrics.retain(|m| *m != bad);
+                    }
+                    None if metrics.len() > 1 && message.contains("valid insights metric") => {
+                        for metric in std::mem::take(&mut metrics) {
+                            match self.insights_call(collector, endpoint, object, std::slice::from_ref(&metric), params).await {
+                                Ok(()) => {}
+                                Err(FetchError::Refused { message, .. }) if message.contains("valid insights metric") => collector.retire(self.data_platform, &metric, &message),
+                                Err(FetchError::Refused { message, .. }) => notes.push(format!("{endpoint} {object} {metric}: {message}")),
+                                Err(other) => return Err(other),
+                            }
+                        }
+                    }
+                    None => {
                         notes.push(format!("{endpoint} {object}: {message}"));
                         return Ok(());
-                    };
-                    if message.contains("for this media product type") {
-                        notes.push(format!("{endpoint} {object}: {message}"));
-                    } else {
-                        collector.retire(self.data_platform, &bad, &message);
                     }
-                    metrics.retain(|m| *m != bad);
-                }
+                },
                 Err(other) => return Err(other),
             }
         }
         Ok(())
+    }
+
+    async fn insights_call(&self, collector: &Collector, endpoint: &'static str, object: &str, metrics: &[String], params: &[(&str, &str)]) -> Result<(), FetchError> {
+        let joined = metrics.join(",");
+        let mut all: Vec<(&str, &str)> = vec![("metric", joined.as_str())];
+        all.extend_from_slice(params);
+        collector.call(self.call(endpoint, self.url(&format!("{object}/insights"), &all))).await.map(|_| ())
     }
 }
 
@@ -101,10 +125,18 @@ fn refused_metric(message: &str, metrics: &[String]) -> Option<String> {
         let names = rest.split(" metric").next()?;
         return names.split(", ").find_map(|n| metrics.iter().find(|m| *m == n).cloned());
     }
-    if message.contains("valid insights metric") && metrics.len() > 1 {
-        return metrics.last().cloned();
-    }
     None
+}
+
+/// Pages of a secondary edge: a definite refusal is noted and the account goes on.
+fn tolerate_pages(result: Result<Vec<Value>, FetchError>, notes: &mut Vec<String>) -> Result<Vec<Value>, FetchError> {
+    match result {
+        Err(FetchError::Refused { endpoint, message, .. }) => {
+            notes.push(format!("{endpoint}: {message}"));
+            Ok(Vec::new())
+        }
+        other => other,
+    }
 }
 
 fn unix(date: chrono::NaiveDate) -> String {
@@ -126,7 +158,7 @@ pub async fn instagram(collector: &Collector, target: &Target, notes: &mut Vec<S
     for item in &media {
         if item["comments_count"].as_i64().unwrap_or(0) > 0 {
             let media_id = item["id"].as_str().unwrap_or_default();
-            graph.pages(collector, "comments", graph.url(&format!("{media_id}/comments"), &[("fields", IG_COMMENTS), ("limit", "100")])).await?;
+            tolerate_pages(graph.pages(collector, "comments", graph.url(&format!("{media_id}/comments"), &[("fields", IG_COMMENTS), ("limit", "100")])).await, notes)?;
         }
     }
     if target.connected {
@@ -137,7 +169,7 @@ pub async fn instagram(collector: &Collector, target: &Target, notes: &mut Vec<S
         for breakdown in DEMOGRAPHIC_BREAKDOWNS {
             graph.insights(collector, "audience_insights", id, &["follower_demographics"], &[("period", "lifetime"), ("metric_type", "total_value"), ("timeframe", "this_month"), ("breakdown", breakdown)], notes).await?;
         }
-        let stories = graph.pages(collector, "stories", graph.url(&format!("{id}/stories"), &[("fields", IG_MEDIA)])).await?;
+        let stories = tolerate_pages(graph.pages(collector, "stories", graph.url(&format!("{id}/stories"), &[("fields", IG_MEDIA)])).await, notes)?;
         let recent = Utc::now() - Duration::days(collector.window_days);
         for item in media.iter().chain(&stories) {
             let fresh = item["timestamp"].as_str().and_then(|t| chrono::DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%z").ok()).is_some_and(|t| t > recent);
@@ -171,10 +203,12 @@ async fn business_discovery(collector: &Collector, target: &Target, notes: &mut 
         let Some(fetched) = tolerate(collector.call(graph.call("business_discovery", graph.url(&me, &[("fields", &fields)]))).await, notes)? else {
             return Ok(());
         };
-        after = fetched.json["business_discovery"]["media"]["paging"]["cursors"]["after"].as_str().map(str::to_owned);
-        if after.is_none() {
+        let media = &fetched.json["business_discovery"]["media"];
+        let next = media["paging"]["cursors"]["after"].as_str().map(str::to_owned);
+        if next.is_none() || next == after || media["data"].as_array().is_none_or(|d| d.is_empty()) {
             return Ok(());
         }
+        after = next;
     }
 }
 
@@ -190,7 +224,7 @@ pub async fn page(collector: &Collector, target: &Target, notes: &mut Vec<String
     for post in &posts {
         if post["comments"]["summary"]["total_count"].as_i64().unwrap_or(0) > 0 {
             let post_id = post["id"].as_str().unwrap_or_default();
-            graph.pages(collector, "page_post_comments", graph.url(&format!("{post_id}/comments"), &[("fields", "id,message,created_time,from"), ("limit", "100")])).await?;
+            tolerate_pages(graph.pages(collector, "page_post_comments", graph.url(&format!("{post_id}/comments"), &[("fields", "id,message,created_time,from"), ("limit", "100")])).await, notes)?;
         }
     }
     if target.connected {
@@ -218,7 +252,7 @@ mod tests {
         let metrics: Vec<String> = ["reach", "impressions", "views"].iter().map(|s| s.to_string()).collect();
         assert_eq!(refused_metric("(100) (#100) metric[1] must be one of the following values: reach, views", &metrics).as_deref(), Some("impressions"));
         assert_eq!(refused_metric("(100) (#100) The Media Insights API does not support the views metric for this media product type.", &metrics).as_deref(), Some("views"));
-        assert_eq!(refused_metric("(100) (#100) The value must be a valid insights metric", &metrics).as_deref(), Some("views"));
+        assert_eq!(refused_metric("(100) (#100) The value must be a valid insights metric", &metrics), None, "no guessing");
         assert_eq!(refused_metric("(10) (#10) Not enough viewers for the media to show insights", &metrics), None);
     }
 }

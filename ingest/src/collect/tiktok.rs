@@ -3,7 +3,7 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use super::{Collector, endpoint, today};
+use super::{Collector, endpoint, today, tolerate};
 use crate::fetch::{Call, FetchError};
 use crate::platforms::Platform;
 use crate::target::Target;
@@ -15,7 +15,7 @@ const DISPLAY_VIDEO_FIELDS: &str = "id,create_time,share_url,video_description,d
 
 pub async fn collect(collector: &Collector, target: &Target, notes: &mut Vec<String>) -> Result<(), FetchError> {
     match (&target.tokens.tiktok_business, &target.tokens.tiktok) {
-        (Some(business), _) => collect_business(collector, target, &business.access_token).await,
+        (Some(business), _) => collect_business(collector, target, &business.access_token, notes).await,
         (None, Some(display)) => collect_display(collector, target, &display.access_token).await,
         (None, None) => {
             notes.push("no TikTok token for this account".into());
@@ -24,7 +24,7 @@ pub async fn collect(collector: &Collector, target: &Target, notes: &mut Vec<Str
     }
 }
 
-async fn collect_business(collector: &Collector, target: &Target, token: &str) -> Result<(), FetchError> {
+async fn collect_business(collector: &Collector, target: &Target, token: &str, notes: &mut Vec<String>) -> Result<(), FetchError> {
     let config = &collector.platforms.tiktok_business;
     let version = &config.api_version;
     let call = |endpoint_name: &'static str, path: &str, params: &[(&str, &str)]| {
@@ -45,22 +45,29 @@ async fn collect_business(collector: &Collector, target: &Target, token: &str) -
             params.push(("cursor", c));
         }
         let page = collector.call(call("video_list", "business/video/list/", &params)).await?;
-        videos.extend(page.json["data"]["videos"].as_array().cloned().unwrap_or_default());
-        if page.json["data"]["has_more"] != json!(true) {
+        let batch = page.json["data"]["videos"].as_array().cloned().unwrap_or_default();
+        let empty = batch.is_empty();
+        videos.extend(batch);
+        let next = page.json["data"]["cursor"].as_i64();
+        // has_more with no new cursor (or an empty page) would start over: stop instead.
+        if page.json["data"]["has_more"] != json!(true) || empty || next.is_none() || next == cursor {
             break;
         }
-        cursor = page.json["data"]["cursor"].as_i64();
+        cursor = next;
     }
     for video in videos.iter().filter(|v| v["comments"].as_i64().unwrap_or(0) > 0) {
         let video_id = video["item_id"].as_str().unwrap_or_default();
         let mut cursor = 0i64;
         loop {
             let cursor_text = cursor.to_string();
-            let page = collector.call(call("comment_list", "business/comment/list/", &[("video_id", video_id), ("max_count", "30"), ("cursor", &cursor_text)])).await?;
-            if page.json["data"]["has_more"] != json!(true) {
+            let Some(page) = tolerate(collector.call(call("comment_list", "business/comment/list/", &[("video_id", video_id), ("max_count", "30"), ("cursor", &cursor_text)])).await, notes)? else {
+                break;
+            };
+            let next = page.json["data"]["cursor"].as_i64();
+            if page.json["data"]["has_more"] != json!(true) || next.is_none_or(|n| n <= cursor) {
                 break;
             }
-            cursor = page.json["data"]["cursor"].as_i64().unwrap_or(cursor + 30);
+            cursor = next.unwrap_or(cursor);
         }
     }
     Ok(())
@@ -82,9 +89,11 @@ async fn collect_display(collector: &Collector, target: &Target, token: &str) ->
             body["cursor"] = json!(c);
         }
         let page = collector.call(Call::get(Platform::Tiktok, "video_list", version, &target.account_id, url).header("authorization", bearer.clone()).post_json(body)).await?;
-        if page.json["data"]["has_more"] != json!(true) {
+        let next = page.json["data"]["cursor"].as_i64();
+        let empty = page.json["data"]["videos"].as_array().is_none_or(|v| v.is_empty());
+        if page.json["data"]["has_more"] != json!(true) || empty || next.is_none() || next == cursor {
             return Ok(());
         }
-        cursor = page.json["data"]["cursor"].as_i64();
+        cursor = next;
     }
 }

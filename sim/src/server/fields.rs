@@ -20,21 +20,28 @@ impl FieldSel {
 pub fn parse(text: &str) -> Result<Vec<FieldSel>, String> {
     let chars: Vec<char> = text.chars().collect();
     let mut pos = 0;
-    let fields = parse_list(&chars, &mut pos)?;
+    let fields = parse_list(&chars, &mut pos, 0)?;
     if pos != chars.len() {
         return Err(format!("unexpected `{}` at position {pos}", chars[pos]));
     }
     Ok(fields)
 }
 
-fn parse_list(chars: &[char], pos: &mut usize) -> Result<Vec<FieldSel>, String> {
+/// Deeper nesting than any real request needs is refused (and the parser never recurses
+/// without bound on hostile input).
+const MAX_DEPTH: usize = 8;
+
+fn parse_list(chars: &[char], pos: &mut usize, depth: usize) -> Result<Vec<FieldSel>, String> {
+    if depth > MAX_DEPTH {
+        return Err(format!("fields are nested more than {MAX_DEPTH} levels deep"));
+    }
     let mut out = Vec::new();
     loop {
         skip_space(chars, pos);
         if *pos >= chars.len() || chars[*pos] == '}' {
             return Ok(out);
         }
-        out.push(parse_field(chars, pos)?);
+        out.push(parse_field(chars, pos, depth)?);
         skip_space(chars, pos);
         if *pos < chars.len() && chars[*pos] == ',' {
             *pos += 1;
@@ -44,7 +51,7 @@ fn parse_list(chars: &[char], pos: &mut usize) -> Result<Vec<FieldSel>, String> 
     }
 }
 
-fn parse_field(chars: &[char], pos: &mut usize) -> Result<FieldSel, String> {
+fn parse_field(chars: &[char], pos: &mut usize, depth: usize) -> Result<FieldSel, String> {
     let name = ident(chars, pos)?;
     let mut modifiers = Vec::new();
     while *pos < chars.len() && chars[*pos] == '.' {
@@ -67,7 +74,7 @@ fn parse_field(chars: &[char], pos: &mut usize) -> Result<FieldSel, String> {
     let mut children = Vec::new();
     if *pos < chars.len() && chars[*pos] == '{' {
         *pos += 1;
-        children = parse_list(chars, pos)?;
+        children = parse_list(chars, pos, depth + 1)?;
         if *pos >= chars.len() || chars[*pos] != '}' {
             return Err("unclosed `{`".into());
         }
@@ -117,5 +124,7 @@ mod tests {
         assert!(parse("media.limit{id}").is_err());
         assert!(parse("id,,name").is_err());
         assert!(parse("id)").is_err());
+        let hostile = format!("{}{}", "a{".repeat(50_000), "}".repeat(50_000));
+        assert!(parse(&hostile).unwrap_err().contains("nested more than"));
     }
 }

@@ -98,12 +98,19 @@ pub async fn run_report(State(state): State<Arc<SimState>>, Path(property): Path
 }
 
 fn parse_date(text: &str, today: NaiveDate) -> Result<NaiveDate, String> {
-    match text {
-        "today" => Ok(today),
-        "yesterday" => Ok(today - Duration::days(1)),
-        t if t.ends_with("daysAgo") => t.trim_end_matches("daysAgo").parse::<i64>().map(|n| today - Duration::days(n)).map_err(|_| format!("Invalid date: {t}")),
-        t => NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| format!("Invalid date: {t}. Use YYYY-MM-DD, today, yesterday or NdaysAgo.")),
+    let days_ago = |n: i64| Duration::try_days(n).and_then(|d| today.checked_sub_signed(d)).ok_or_else(|| format!("Invalid date: {text}"));
+    let date = match text {
+        "today" => today,
+        "yesterday" => days_ago(1)?,
+        t if t.ends_with("daysAgo") => days_ago(t.trim_end_matches("daysAgo").parse::<i64>().map_err(|_| format!("Invalid date: {t}"))?)?,
+        t => NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| format!("Invalid date: {t}. Use YYYY-MM-DD, today, yesterday or NdaysAgo."))?,
+    };
+    // GA4 has no data before this day and refuses to look.
+    let first = NaiveDate::from_ymd_opt(2015, 8, 14).expect("valid date");
+    if date < first {
+        return Err(format!("Date {date} is before 2015-08-14, the earliest date GA4 reports on."));
     }
+    Ok(date)
 }
 
 fn report(state: &SimState, account: u32, request: &Value) -> Result<Value, String> {
@@ -134,6 +141,7 @@ fn report(state: &SimState, account: u32, request: &Value) -> Result<Value, Stri
     let filter = &request["dimensionFilter"]["filter"];
     let timeline = state.timeline(account);
     let mut rows: Vec<(Vec<String>, [i64; 2])> = Vec::new();
+    let mut row_of: HashMap<Vec<String>, usize> = HashMap::new();
     for date in start.iter_days().take_while(|d| *d <= end) {
         for (source, medium, sessions, users) in site_sessions(&timeline, date) {
             let dims: Vec<String> = dimensions
@@ -161,12 +169,15 @@ fn report(state: &SimState, account: u32, request: &Value) -> Result<Value, Stri
                     continue;
                 }
             }
-            match rows.iter_mut().find(|(k, _)| *k == dims) {
-                Some((_, totals)) => {
-                    totals[0] += sessions;
-                    totals[1] += users;
+            match row_of.get(&dims) {
+                Some(&i) => {
+                    rows[i].1[0] += sessions;
+                    rows[i].1[1] += users;
                 }
-                None => rows.push((dims, [sessions, users])),
+                None => {
+                    row_of.insert(dims.clone(), rows.len());
+                    rows.push((dims, [sessions, users]));
+                }
             }
         }
     }

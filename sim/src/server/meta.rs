@@ -617,7 +617,12 @@ impl Request<'_> {
             (None, Some(before)) => parse_cursor(before).ok_or_else(|| GraphError::param("Invalid cursor"))?.saturating_sub(limit),
             _ => 0,
         };
-        let data: Vec<Value> = items.iter().skip(start).take(limit).map(render).collect::<Result<_, _>>()?;
+        // A `before` page ends where the cursor points, never past it.
+        let take = match (self.params.get("after"), self.params.get("before").and_then(|b| parse_cursor(b))) {
+            (None, Some(before)) => limit.min(before),
+            _ => limit,
+        };
+        let data: Vec<Value> = items.iter().skip(start).take(take).map(render).collect::<Result<_, _>>()?;
         let end = start + data.len();
         let mut paging = Map::new();
         if !data.is_empty() {
@@ -641,13 +646,20 @@ impl Request<'_> {
     fn page_posts(&self, account: &Account, headers: Vec<(&'static str, String)>) -> Reply {
         let posts = self.time_filter(self.state().visible_posts(account.index))?;
         let limit = self.params.get("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(25).clamp(1, 100);
-        // The paging token names the last post served; traversal continues right after it.
-        let start = match self.params.get("__paging_token") {
+        // The paging token names a post served before: `next` continues right after it (older
+        // posts), `previous` (`__previous=1`) returns the posts just before it (newer ones).
+        let position = match self.params.get("__paging_token") {
             Some(token) => {
-                let after_id = String::from_utf8(base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, token).map_err(|_| GraphError::param("Invalid paging token"))?).map_err(|_| GraphError::param("Invalid paging token"))?;
-                posts.iter().position(|p| p.id == after_id).map_or(posts.len(), |i| i + 1)
+                let id = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, token).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| GraphError::param("Invalid paging token"))?;
+                Some(posts.iter().position(|p| p.id == id).ok_or_else(|| GraphError::param("Invalid paging token"))?)
             }
-            None => 0,
+            None => None,
+        };
+        let previous = self.params.get("__previous").is_some_and(|p| p == "1");
+        let (start, limit) = match (position, previous) {
+            (Some(at), true) => (at.saturating_sub(limit), limit.min(at)),
+            (Some(at), false) => (at + 1, limit),
+            (None, _) => (0, limit),
         };
         let fields = self.fields("created_time,message,id")?;
         let page: Vec<&Post> = posts.iter().skip(start).take(limit).collect();
@@ -705,7 +717,10 @@ impl Request<'_> {
                 .transpose()
         };
         let until = day_of("until")?.unwrap_or(today).min(today);
-        let since = day_of("since")?.unwrap_or(until - Duration::days(1));
+        let since = match day_of("since")? {
+            Some(since) => since,
+            None => until.checked_sub_signed(Duration::days(1)).ok_or_else(|| GraphError::param("until is out of range"))?,
+        };
         if since > until {
             return Err(GraphError::param("since must be before until"));
         }
@@ -827,8 +842,12 @@ impl Request<'_> {
             }
         }
         let retired = [("impressions", 22, v22), ("plays", 22, v22), ("video_views", 22, v22), ("clips_replays_count", 22, v22), ("ig_reels_aggregated_all_plays_count", 22, v22), ("engagement", 18, v18)];
-        let filtered: Vec<String> = metrics.iter().filter(|m| !(m.as_str() == "impressions" && impressions_ok)).cloned().collect();
-        self.check_metrics(&filtered, &valid, &retired, "ig")?;
+        // Indexes in the error refer to the metrics as the client sent them.
+        let mut valid_here = valid.clone();
+        if impressions_ok {
+            valid_here.push("impressions");
+        }
+        self.check_metrics(&metrics, &valid_here, &retired, "ig")?;
         let age_hours = (self.state().now() - post.published_at).num_minutes() as f64 / 60.0;
         let m = post.metrics.at_age(age_hours, Platform::Instagram);
         if m.reach < 5 {
@@ -1057,10 +1076,14 @@ impl Request<'_> {
         if self.params.get("response_type").is_some_and(|r| r != "code") {
             return bad("response_type must be code");
         }
-        let platform = if self.host.flavour == Flavour::Instagram { Platform::Instagram } else { Platform::Instagram };
+        // Instagram Login signs in Instagram accounts; Facebook Login signs in Page owners and
+        // Instagram accounts reached through their Page.
         let account = match self.params.get("sim_account") {
-            Some(id) => self.state().account_by_id(platform, id).or_else(|| self.state().account_by_id(Platform::Facebook, id)),
-            None => self.state().world.accounts().find(|a| a.connected && (a.platform == platform)),
+            Some(id) => self.state().account_by_id(Platform::Instagram, id).or_else(|| self.state().account_by_id(Platform::Facebook, id).filter(|_| self.host.flavour == Flavour::Facebook)),
+            None => {
+                let platform = if self.host.flavour == Flavour::Instagram { Platform::Instagram } else { Platform::Facebook };
+                self.state().world.accounts().find(|a| a.connected && a.platform == platform)
+            }
         };
         let Some(account) = account else { return bad("no such account in the simulated world") };
         let code = self.state().nonce("code");

@@ -364,7 +364,8 @@ async fn emit(State(state): State<Arc<SimState>>, axum::Json(body): axum::Json<E
     let payload = if platform == Platform::Tiktok {
         webhooks::tiktok_event(&state.apps[&Flavour::TiktokDisplay].client_id, "authorization.removed", &account.id, &json!({ "reason": 1 }), time)
     } else {
-        let latest = state.visible_posts(account.index).into_iter().find_map(|p| state.world.comments(&account, &p).into_iter().next_back().map(|c| (p, c)));
+        let now = state.now();
+        let latest = state.visible_posts(account.index).into_iter().find_map(|p| state.world.comments(&account, &p).into_iter().filter(|c| c.published_at < now).next_back().map(|c| (p, c)));
         let Some((post, comment)) = latest else { return common::json(StatusCode::NOT_FOUND, json!({ "error": "the account has no comments yet" }), vec![]) };
         match body.kind.as_deref() {
             Some("mention") => webhooks::meta_mention_event(&account.id, &post.id, &comment.id, time),

@@ -125,7 +125,7 @@ fn business_token(state: &SimState, body: &Value, refresh: bool) -> Response {
     let open_id = state.world.account(account).id;
     business_envelope(state, 0, "OK", json!({
         "access_token": token, "expires_in": expires_in, "open_id": open_id, "refresh_token": refresh_token,
-        "refresh_token_expires_in": 31_536_000, "scope": scopes.join(","), "token_type": "Bearer",
+        "refresh_token_expires_in": refresh_lifetime(Flavour::TiktokBusiness).num_seconds(), "scope": scopes.join(","), "token_type": "Bearer",
     }))
 }
 
@@ -442,7 +442,7 @@ fn display_token(state: &SimState, body: &Bytes) -> Response {
     let (token, refresh_token, expires_in) = issue_pair(state, Flavour::TiktokDisplay, account, scopes.clone());
     respond(StatusCode::OK, json!({
         "open_id": state.world.account(account).id, "scope": scopes.join(","), "access_token": token, "expires_in": expires_in,
-        "refresh_token": refresh_token, "refresh_expires_in": 15_552_000, "token_type": "Bearer",
+        "refresh_token": refresh_token, "refresh_expires_in": refresh_lifetime(Flavour::TiktokDisplay).num_seconds(), "token_type": "Bearer",
     }), vec![])
 }
 
@@ -493,8 +493,14 @@ pub fn issue_pair(state: &SimState, flavour: Flavour, account: u32, scopes: Vec<
     let ttl = state.tiktok_access_ttl;
     let token = state.issue(Grant { flavour, account, scopes: scopes.clone(), expires_at: Some(Utc::now() + ttl), long_lived: false });
     let refresh = format!("rft.{}", state.nonce("refresh"));
-    state.refresh.lock().expect("refresh").insert(refresh.clone(), RefreshGrant { flavour, account, scopes, expires_at: Utc::now() + Duration::days(180) });
+    state.refresh.lock().expect("refresh").insert(refresh.clone(), RefreshGrant { flavour, account, scopes, expires_at: Utc::now() + refresh_lifetime(flavour) });
     (token, refresh, ttl.num_seconds())
+}
+
+/// Refresh-token lifetimes as each API advertises them: 365 days for the API for Business,
+/// 180 days for Login Kit (the 2026 revision of its docs).
+pub fn refresh_lifetime(flavour: Flavour) -> Duration {
+    if flavour == Flavour::TiktokBusiness { Duration::days(365) } else { Duration::days(180) }
 }
 
 /// Uses a refresh token; with rotation on, it stops working once used.
@@ -510,6 +516,6 @@ pub fn take_refresh(state: &SimState, token: &str, flavour: Flavour) -> Option<R
 /// Refresh tokens handed out at start for the pre-issued TikTok tokens.
 pub fn preissue_refresh(state: &SimState, flavour: Flavour, account: u32) -> String {
     let refresh = format!("rft.{}", crate::server::state::preissued_token(state.world.seed, flavour, account).split_at(8).1);
-    state.refresh.lock().expect("refresh").entry(refresh.clone()).or_insert(RefreshGrant { flavour, account, scopes: all_scopes(flavour), expires_at: Utc::now() + Duration::days(180) });
+    state.refresh.lock().expect("refresh").entry(refresh.clone()).or_insert(RefreshGrant { flavour, account, scopes: all_scopes(flavour), expires_at: Utc::now() + refresh_lifetime(flavour) });
     refresh
 }

@@ -6,6 +6,12 @@ use analisa_sim::WorldSpec;
 use analisa_sim::server::{Budgets, RunningSim, SimOptions, hmac_hex, parse_faults};
 use serde_json::{Value, json};
 
+/// The simulator's cursor for a list position (opaque to clients; base64 of `pos:N`).
+fn analisa_sim_cursor(position: usize) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("pos:{position}"))
+}
+
 struct Sim {
     sim: RunningSim,
     accounts: Vec<Value>,
@@ -139,6 +145,16 @@ async fn paging_serves_every_item_exactly_once() {
     assert_eq!(body["data"][0]["comments"]["summary"]["order"], "ranked");
     assert!(body["paging"]["next"].as_str().unwrap().contains("__paging_token="));
     assert!(body["paging"]["previous"].as_str().unwrap().contains("__previous=1"));
+    // `previous` of the second page gives back the first page.
+    let (_, _, first) = sim.get(&sim.url("facebook", &format!("v24.0/{pid}/posts?fields=id&limit=3&access_token={pt}"))).await;
+    let (_, _, second) = sim.get(first["paging"]["next"].as_str().unwrap()).await;
+    let (_, _, back) = sim.get(second["paging"]["previous"].as_str().unwrap()).await;
+    assert_eq!(back["data"], first["data"], "previous returns the newer page");
+    // Instagram `before` cursors never run past the cursor.
+    let (_, _, page2) = sim.get(&sim.url("facebook", &format!("v24.0/{id}/media?fields=id&limit=2&access_token={fb}&after={}", analisa_sim_cursor(2)))).await;
+    let before = page2["paging"]["cursors"]["before"].as_str().unwrap();
+    let (_, _, page1) = sim.get(&sim.url("facebook", &format!("v24.0/{id}/media?fields=id&limit=5&access_token={fb}&before={before}"))).await;
+    assert_eq!(page1["data"].as_array().unwrap().len(), 2, "{page1}");
 
     // TikTok Display: cursor in ms, has_more, max_count ≤ 20.
     let tt = sim.account(|a| a["platform"] == "tiktok");
