@@ -28,11 +28,29 @@ pub struct AppConfig {
 }
 
 /// The `[ingest]` section.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IngestConfig {
     /// Outbound call budgets shared by every worker through Redis (`[ingest.budgets]`).
     pub budgets: analisa_ingest::Budgets,
+    /// Prefix of every Redis key of the governor and the work queue (one per deployment).
+    pub redis_prefix: String,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self { budgets: analisa_ingest::Budgets::default(), redis_prefix: "analisa".into() }
+    }
+}
+
+impl IngestConfig {
+    pub fn queue(&self) -> analisa_ingest::QueueConfig {
+        analisa_ingest::QueueConfig { prefix: format!("{}:ingest", self.redis_prefix), ..Default::default() }
+    }
+
+    pub fn governor_prefix(&self) -> String {
+        format!("{}:governor", self.redis_prefix)
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use analisa_ingest::{Governor, Platform, RunOptions, load_targets, run};
+use std::time::Duration;
+
+use analisa_ingest::{Governor, Platform, Queue, QueueConfig, RunOptions, Target, Task, WorkerOptions, load_targets, run, work};
 use secrecy::ExposeSecret;
 use analisa_lake::Lake;
 use clap::Subcommand;
@@ -10,19 +12,73 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::AppConfig;
 
+/// Which accounts of an accounts file.
+#[derive(Debug, clap::Args)]
+pub struct Selection {
+    /// Accounts and their tokens (`{"accounts":[…]}`, as `analisa sim serve` writes it).
+    #[arg(long, value_name = "FILE")]
+    accounts_file: PathBuf,
+    /// Only accounts of this platform (instagram, facebook, tiktok).
+    #[arg(long)]
+    platform: Option<String>,
+    /// Only these accounts (platform ids); repeatable.
+    #[arg(long = "account", value_name = "ID")]
+    accounts: Vec<String>,
+}
+
+impl Selection {
+    fn targets(&self) -> anyhow::Result<Vec<Target>> {
+        let platform: Option<Platform> = self
+            .platform
+            .as_ref()
+            .map(|p| serde_json::from_value(serde_json::Value::String(p.clone())).map_err(|_| anyhow::anyhow!("unknown platform `{p}` (instagram, facebook, tiktok)")))
+            .transpose()?;
+        let mut targets = load_targets(&self.accounts_file)?;
+        targets.retain(|t| platform.is_none_or(|p| t.platform == p) && (self.accounts.is_empty() || self.accounts.contains(&t.account_id)));
+        anyhow::ensure!(!targets.is_empty(), "no account in {} matches the selection", self.accounts_file.display());
+        Ok(targets)
+    }
+}
+
+/// `analisa worker`: take collection tasks from the queue until stopped.
+#[derive(Debug, clap::Args)]
+pub struct WorkerArgs {
+    /// Accounts and tokens the worker may collect.
+    #[arg(long, value_name = "FILE")]
+    accounts_file: PathBuf,
+    /// Tasks worked on at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// This worker's name in the consumer group (default: host and process id).
+    #[arg(long)]
+    consumer: Option<String>,
+    /// Take over tasks a worker has held this long without progress.
+    #[arg(long, default_value = "5m", value_parser = |s: &str| humantime::parse_duration(s).map_err(|e| e.to_string()))]
+    reclaim_after: Duration,
+    /// Attempts before a task goes to the dead-letter stream.
+    #[arg(long, default_value_t = 3)]
+    max_attempts: u32,
+    /// Stop when no task is left (instead of waiting for more).
+    #[arg(long)]
+    exit_when_idle: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum IngestCommand {
+    /// Put collection tasks on the queue for the workers.
+    Enqueue {
+        #[command(flatten)]
+        selection: Selection,
+    },
+    /// Queue depth: tasks waiting, in progress, dead.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// Collect accounts now (on demand) and land every answer in bronze.
     Run {
-        /// Accounts and their tokens (`{"accounts":[…]}`, as `analisa sim serve` writes it).
-        #[arg(long, value_name = "FILE")]
-        accounts_file: PathBuf,
-        /// Only accounts of this platform (instagram, facebook, tiktok).
-        #[arg(long)]
-        platform: Option<String>,
-        /// Only these accounts (platform ids); repeatable.
-        #[arg(long = "account", value_name = "ID")]
-        accounts: Vec<String>,
+        #[command(flatten)]
+        selection: Selection,
         /// Accounts collected at once.
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
@@ -31,16 +87,25 @@ pub enum IngestCommand {
 
 pub async fn run_command(command: IngestCommand, config: &AppConfig) -> anyhow::Result<()> {
     match command {
-        IngestCommand::Run { accounts_file, platform, accounts, concurrency } => {
-            let platform: Option<Platform> = platform
-                .map(|p| serde_json::from_value(serde_json::Value::String(p.clone())).map_err(|_| anyhow::anyhow!("unknown platform `{p}` (instagram, facebook, tiktok)")))
-                .transpose()?;
-            let mut targets = load_targets(&accounts_file)?;
-            targets.retain(|t| platform.is_none_or(|p| t.platform == p) && (accounts.is_empty() || accounts.contains(&t.account_id)));
-            anyhow::ensure!(!targets.is_empty(), "no account in {} matches the selection", accounts_file.display());
+        IngestCommand::Enqueue { selection } => {
+            let tasks: Vec<Task> = selection.targets()?.into_iter().map(|t| Task { platform: t.platform, account_id: t.account_id, attempt: 0 }).collect();
+            let queue = Queue::connect(config.redis.url.expose_secret(), config.ingest.queue()).await?;
+            println!("enqueued {} task(s)", queue.enqueue(&tasks).await?);
+        }
+        IngestCommand::Status { json } => {
+            let queue = Queue::connect(config.redis.url.expose_secret(), config.ingest.queue()).await?;
+            let (waiting, in_progress, dead) = queue.depth().await?;
+            if json {
+                println!("{}", serde_json::json!({ "waiting": waiting, "in_progress": in_progress, "dead": dead }));
+            } else {
+                println!("tasks waiting: {waiting}\ntasks in progress: {in_progress}\ndead tasks: {dead} (stream {})", queue.dead_key());
+            }
+        }
+        IngestCommand::Run { selection, concurrency } => {
+            let targets = selection.targets()?;
             let lake = Lake::open(&config.lake)?;
             lake.init().await?;
-            let governor = Governor::connect(config.redis.url.expose_secret(), config.ingest.budgets, "analisa:governor").await?;
+            let governor = Governor::connect(config.redis.url.expose_secret(), config.ingest.budgets, &config.ingest.governor_prefix()).await?;
             let bar = ProgressBar::new(targets.len() as u64).with_style(ProgressStyle::with_template("{spinner} collecting [{bar:40}] {pos}/{len} accounts ({elapsed})").expect("valid template"));
             let options = RunOptions { concurrency, governor: Some(governor), ..RunOptions::default() };
             let summary = run(&lake, &config.platforms, targets, options, |done| bar.set_position(done as u64)).await?;
@@ -62,5 +127,19 @@ pub async fn run_command(command: IngestCommand, config: &AppConfig) -> anyhow::
             anyhow::ensure!(summary.failures.is_empty(), "{} account(s) could not be collected completely", summary.failures.len());
         }
     }
+    Ok(())
+}
+
+pub async fn worker(args: WorkerArgs, config: &AppConfig) -> anyhow::Result<()> {
+    let targets = load_targets(&args.accounts_file)?;
+    let url = config.redis.url.expose_secret();
+    let queue = Queue::connect(url, QueueConfig { reclaim_after: args.reclaim_after, max_attempts: args.max_attempts, ..config.ingest.queue() }).await?;
+    let governor = Governor::connect(url, config.ingest.budgets, &config.ingest.governor_prefix()).await?;
+    let lake = Lake::open(&config.lake)?;
+    lake.init().await?;
+    let consumer = args.consumer.unwrap_or_else(|| format!("{}-{}", std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into()), std::process::id()));
+    let options = WorkerOptions { consumer, concurrency: args.concurrency, retry: Default::default(), governor: Some(governor), exit_when_idle: args.exit_when_idle };
+    let done = work(queue, lake, config.platforms.clone(), targets, options, crate::sim_cmd::shutdown_signal()).await?;
+    println!("worker finished {done} task(s)");
     Ok(())
 }

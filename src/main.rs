@@ -37,6 +37,8 @@ enum Command {
     /// Collect from the platform APIs into bronze.
     #[command(subcommand)]
     Ingest(ingest_cmd::IngestCommand),
+    /// Work through the collection queue (any number of workers, on any machines).
+    Worker(ingest_cmd::WorkerArgs),
     /// The platform simulator: a synthetic world behind fake platform servers.
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
@@ -54,5 +56,6 @@ fn main() -> anyhow::Result<()> {
         Command::Lake(command) => runtime.block_on(lake_cmd::run(command, &config)),
         Command::Sim(command) => runtime.block_on(sim_cmd::run(command)),
         Command::Ingest(command) => runtime.block_on(ingest_cmd::run_command(command, &config)),
+        Command::Worker(args) => runtime.block_on(ingest_cmd::worker(args, &config)),
     }
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use url::Url;
 
 /// The platform APIs Analisa talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Platform {
     /// Instagram API with Instagram Login (`graph.instagram.com`). Instagram accounts reached

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use analisa_lake::{Lake, LakeError};
 use futures::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::{info, info_span, warn, Instrument};
 
 use crate::collect::Collector;
@@ -59,7 +59,7 @@ pub enum IngestError {
 
 /// Collects `targets` and lands every answer in bronze. `progress` hears of each account done.
 pub async fn run(lake: &Lake, platforms: &PlatformsConfig, targets: Vec<Target>, options: RunOptions, progress: impl Fn(usize) + Send + Sync) -> Result<RunSummary, IngestError> {
-    let (sink, answers) = mpsc::channel::<RawAnswer>(4_096);
+    let (sink, answers) = mpsc::channel::<ToBronze>(4_096);
     let collector = Arc::new(Collector::new(Fetcher::new(options.retry, options.governor.clone()), platforms.clone(), sink));
     let writer = tokio::spawn(write_bronze(lake.clone(), options.run_id.clone(), answers));
     let mut summary = RunSummary { run_id: options.run_id.clone(), accounts: targets.len(), ..RunSummary::default() };
@@ -95,19 +95,44 @@ pub async fn run(lake: &Lake, platforms: &PlatformsConfig, targets: Vec<Target>,
     Ok(summary)
 }
 
+/// What collectors send the bronze writer.
+#[derive(Debug)]
+pub enum ToBronze {
+    Answer(RawAnswer),
+    /// Land everything buffered now and say whether it worked (before a task is acknowledged).
+    Flush(oneshot::Sender<Result<(), String>>),
+}
+
 /// The one writer: batches answers per platform and lands them, skipping fingerprints bronze
 /// already holds.
-async fn write_bronze(lake: Lake, run_id: String, mut answers: mpsc::Receiver<RawAnswer>) -> Result<(BTreeMap<&'static str, u64>, u64), LakeError> {
+pub(crate) async fn write_bronze(lake: Lake, run_id: String, mut inbox: mpsc::Receiver<ToBronze>) -> Result<(BTreeMap<&'static str, u64>, u64), LakeError> {
     let mut buffers: BTreeMap<&'static str, Vec<RawAnswer>> = BTreeMap::new();
     let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut landed = 0;
-    while let Some(answer) = answers.recv().await {
-        let key = answer.platform.as_str();
-        *counts.entry(key).or_default() += 1;
-        let buffer = buffers.entry(key).or_default();
-        buffer.push(answer);
-        if buffer.len() >= FLUSH_ANSWERS {
-            landed += land(&lake, &run_id, std::mem::take(buffer)).await?;
+    while let Some(message) = inbox.recv().await {
+        match message {
+            ToBronze::Answer(answer) => {
+                let key = answer.platform.as_str();
+                *counts.entry(key).or_default() += 1;
+                let buffer = buffers.entry(key).or_default();
+                buffer.push(answer);
+                if buffer.len() >= FLUSH_ANSWERS {
+                    landed += land(&lake, &run_id, std::mem::take(buffer)).await?;
+                }
+            }
+            ToBronze::Flush(done) => {
+                let mut result = Ok(());
+                for buffer in buffers.values_mut().filter(|b| !b.is_empty()) {
+                    match land(&lake, &run_id, std::mem::take(buffer)).await {
+                        Ok(n) => landed += n,
+                        Err(e) => {
+                            result = Err(e.to_string());
+                            break;
+                        }
+                    }
+                }
+                let _ = done.send(result);
+            }
         }
     }
     for (_, buffer) in buffers {

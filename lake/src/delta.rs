@@ -61,6 +61,9 @@ pub struct TableInfo {
 /// of the conflict. Appends never truly conflict, so this only bounds pathological contention.
 const COMMIT_RETRIES: usize = 25;
 
+/// Times a MERGE is run again after a concurrent writer changed the data it read.
+const MERGE_RETRIES: u32 = 6;
+
 /// The lake: an object store plus the catalogue, with every Delta operation the pipeline uses.
 #[derive(Debug, Clone)]
 pub struct Lake {
@@ -269,14 +272,30 @@ impl Lake {
         self.merge(id, batches, false).await
     }
 
+    /// MERGE reads the table, so a concurrent commit can invalidate it; it is then run again on
+    /// the new version (a few times, with a growing pause) before the conflict is reported.
     async fn merge(&self, id: TableId, batches: Vec<RecordBatch>, update_matches: bool) -> Result<WriteOutcome> {
+        let batches = conform(id.def(), batches)?;
+        let mut attempt = 0;
+        loop {
+            match self.merge_once(id, &batches, update_matches).await {
+                Err(LakeError::CommitConflict { .. }) if attempt < MERGE_RETRIES => {
+                    attempt += 1;
+                    debug!(attempt, "merge lost a race with another writer; running it again");
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * (1 << attempt))).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn merge_once(&self, id: TableId, batches: &[RecordBatch], update_matches: bool) -> Result<WriteOutcome> {
         let def = id.def();
-        let batches = conform(def, batches)?;
         let table = self.table(id).await?;
-        if row_count(&batches) == 0 {
+        if row_count(batches) == 0 {
             return Ok(WriteOutcome { version: current_version(&table), rows: 0 });
         }
-        let source = last_per_key(def, &batches)?;
+        let source = last_per_key(def, batches)?;
 
         let ctx = self.session_context()?;
         table

@@ -153,3 +153,56 @@ fn ingest_run_collects_a_simulated_world_into_bronze() {
     assert!(!output.status.success());
     assert!(text(&output).1.contains("unknown platform `myspace`"));
 }
+
+/// Rows and distinct fingerprints of a bronze table.
+fn bronze_counts(lake: &Path, table: &str) -> (i64, i64) {
+    use arrow::array::AsArray;
+    let config = analisa_lake::LakeConfig { root: format!("file://{}", lake.display()), ..Default::default() };
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let lake = analisa_lake::Lake::open(&config).unwrap();
+        let batches = lake.session().await.unwrap().sql(&format!("SELECT count(*), count(DISTINCT request_fingerprint) FROM {table}")).await.unwrap();
+        let column = |i: usize| batches[0].column(i).as_primitive::<arrow::datatypes::Int64Type>().value(0);
+        (column(0), column(1))
+    })
+}
+
+#[test]
+fn a_killed_worker_leaves_no_task_behind_and_no_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, _) = spawn_sim(dir.path(), &["--seed", "9", "--influencers", "16", "--days", "40", "--faults", "all:latency=15ms", "--write-config", "analisa.toml", "--accounts-file", "accounts.json"]);
+    let prefix = format!("analisa-cli-test-{}", std::process::id());
+    let with_prefix = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_analisa")).args(args).current_dir(dir.path()).env("ANALISA__INGEST__REDIS_PREFIX", &prefix).env_remove("RUST_LOG").output().unwrap()
+    };
+    let status = || -> serde_json::Value { serde_json::from_slice(&with_prefix(&["ingest", "status", "--json"]).stdout).unwrap() };
+    let output = with_prefix(&["ingest", "enqueue", "--accounts-file", "accounts.json"]);
+    assert!(output.status.success(), "{}", text(&output).1);
+    let worker = |extra: &[&str]| {
+        let mut args = vec!["worker", "--accounts-file", "accounts.json", "--concurrency", "2", "--reclaim-after", "2s"];
+        args.extend_from_slice(extra);
+        Command::new(env!("CARGO_BIN_EXE_analisa")).args(&args).current_dir(dir.path()).env("ANALISA__INGEST__REDIS_PREFIX", &prefix).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap()
+    };
+    let mut first = worker(&[]);
+    // Kill it while it holds tasks, after it finished some.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let s = status();
+        if s["in_progress"].as_u64().unwrap() > 0 && s["waiting"].as_u64().unwrap() < 14 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the worker never got going: {s}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(status()["in_progress"].as_u64().unwrap() > 0, "the dead worker left tasks behind");
+
+    let mut second = worker(&["--exit-when-idle"]);
+    assert!(second.wait().unwrap().success());
+    assert_eq!(status(), serde_json::json!({ "waiting": 0, "in_progress": 0, "dead": 0 }));
+    terminate(sim);
+    for table in ["bronze.instagram_raw", "bronze.tiktok_business_raw"] {
+        let (rows, distinct) = bronze_counts(&dir.path().join("data/lake"), table);
+        assert!(rows > 0 && rows == distinct, "{table}: {rows} rows, {distinct} fingerprints");
+    }
+}

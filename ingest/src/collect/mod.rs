@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::fetch::{Call, FetchError, Fetched, Fetcher};
 use crate::platforms::{Platform, PlatformsConfig};
-use crate::raw::RawAnswer;
+use crate::run::ToBronze;
 use crate::target::Target;
 
 /// What a collector shares: the HTTP side, where the APIs are, where answers go, and the
@@ -22,14 +22,14 @@ use crate::target::Target;
 pub struct Collector {
     pub fetcher: Fetcher,
     pub platforms: PlatformsConfig,
-    pub sink: mpsc::Sender<RawAnswer>,
+    pub sink: mpsc::Sender<ToBronze>,
     /// Days of insights and reports to ask for.
     pub window_days: i64,
     retired: Mutex<HashSet<(Platform, String)>>,
 }
 
 impl Collector {
-    pub fn new(fetcher: Fetcher, platforms: PlatformsConfig, sink: mpsc::Sender<RawAnswer>) -> Self {
+    pub fn new(fetcher: Fetcher, platforms: PlatformsConfig, sink: mpsc::Sender<ToBronze>) -> Self {
         Self { fetcher, platforms, sink, window_days: 30, retired: Mutex::default() }
     }
 
@@ -38,15 +38,22 @@ impl Collector {
     async fn call(&self, call: Call) -> Result<Fetched, FetchError> {
         match self.fetcher.fetch(&call).await {
             Ok(fetched) => {
-                let _ = self.sink.send(fetched.answer.clone()).await;
+                let _ = self.sink.send(ToBronze::Answer(fetched.answer.clone())).await;
                 Ok(fetched)
             }
             Err(FetchError::Refused { platform, endpoint, message, answer }) => {
-                let _ = self.sink.send((*answer).clone()).await;
+                let _ = self.sink.send(ToBronze::Answer((*answer).clone())).await;
                 Err(FetchError::Refused { platform, endpoint, message, answer })
             }
             Err(other) => Err(other),
         }
+    }
+
+    /// Waits until every answer sent so far is in bronze.
+    pub async fn flushed(&self) -> Result<(), String> {
+        let (done, landed) = tokio::sync::oneshot::channel();
+        self.sink.send(ToBronze::Flush(done)).await.map_err(|_| "the bronze writer has stopped".to_owned())?;
+        landed.await.map_err(|_| "the bronze writer has stopped".to_owned())?
     }
 
     fn retired(&self, platform: Platform, metric: &str) -> bool {

@@ -2,3 +2,4 @@
 
 mod collection;
 mod governor;
+mod queue;
