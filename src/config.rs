@@ -35,11 +35,13 @@ pub struct IngestConfig {
     pub budgets: analisa_ingest::Budgets,
     /// Prefix of every Redis key of the governor and the work queue (one per deployment).
     pub redis_prefix: String,
+    /// The token Meta echoes in its webhook verification handshake.
+    pub webhook_verify_token: Option<SecretString>,
 }
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        Self { budgets: analisa_ingest::Budgets::default(), redis_prefix: "analisa".into() }
+        Self { budgets: analisa_ingest::Budgets::default(), redis_prefix: "analisa".into(), webhook_verify_token: None }
     }
 }
 

@@ -70,6 +70,11 @@ pub enum IngestCommand {
         #[command(flatten)]
         selection: Selection,
     },
+    /// Receive Meta and TikTok webhooks: verify, land in bronze, enqueue a targeted refresh.
+    Webhooks {
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
+    },
     /// Queue depth: tasks waiting, in progress, dead.
     Status {
         #[arg(long)]
@@ -91,6 +96,23 @@ pub async fn run_command(command: IngestCommand, config: &AppConfig) -> anyhow::
             let tasks: Vec<Task> = selection.targets()?.into_iter().map(|t| Task { platform: t.platform, account_id: t.account_id, attempt: 0 }).collect();
             let queue = Queue::connect(config.redis.url.expose_secret(), config.ingest.queue()).await?;
             println!("enqueued {} task(s)", queue.enqueue(&tasks).await?);
+        }
+        IngestCommand::Webhooks { listen } => {
+            let secret = |platform: &analisa_ingest::PlatformConfig, what: &str| {
+                platform.client_secret.clone().ok_or_else(|| anyhow::anyhow!("webhooks need {what}"))
+            };
+            let secrets = analisa_ingest::webhooks::WebhookSecrets {
+                meta_app_secret: secret(&config.platforms.facebook, "platforms.facebook.client_secret (the Meta app secret)")?,
+                meta_verify_token: config.ingest.webhook_verify_token.clone().ok_or_else(|| anyhow::anyhow!("webhooks need ingest.webhook_verify_token"))?,
+                tiktok_client_secret: secret(&config.platforms.tiktok, "platforms.tiktok.client_secret")?,
+                tiktok_max_age_secs: 300,
+            };
+            let lake = Lake::open(&config.lake)?;
+            lake.init().await?;
+            let queue = Queue::connect(config.redis.url.expose_secret(), config.ingest.queue()).await?;
+            let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+            println!("receiving webhooks on http://{listen}/webhooks/meta and /webhooks/tiktok");
+            axum::serve(listener, analisa_ingest::webhooks::router(lake, Some(queue), secrets)).with_graceful_shutdown(crate::sim_cmd::shutdown_signal()).await?;
         }
         IngestCommand::Status { json } => {
             let queue = Queue::connect(config.redis.url.expose_secret(), config.ingest.queue()).await?;

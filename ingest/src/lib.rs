@@ -7,6 +7,8 @@
 //!   GA4) that page through everything about an account, with a metric catalogue that drops
 //!   retired metric names instead of failing;
 //! - [`Governor`]: budgets per app, token and account shared by every worker through Redis;
+//! - [`webhooks`]: Meta and TikTok receivers that verify signatures on the raw body, land
+//!   the event and ask for a targeted refresh;
 //! - [`raw`] and [`run`]: every answer lands in bronze unchanged, fingerprinted, once.
 
 mod collect;
@@ -17,6 +19,7 @@ mod queue;
 pub mod raw;
 pub mod run;
 mod target;
+pub mod webhooks;
 
 pub use fetch::RetryPolicy;
 pub use governor::{Budgets, Governor, GovernorError};

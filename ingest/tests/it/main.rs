@@ -3,3 +3,4 @@
 mod collection;
 mod governor;
 mod queue;
+mod webhooks;
