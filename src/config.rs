@@ -37,11 +37,13 @@ pub struct IngestConfig {
     pub redis_prefix: String,
     /// The token Meta echoes in its webhook verification handshake.
     pub webhook_verify_token: Option<SecretString>,
+    /// 32 random bytes in base64 that seal OAuth tokens at rest (AES-256-GCM).
+    pub token_key: Option<SecretString>,
 }
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        Self { budgets: analisa_ingest::Budgets::default(), redis_prefix: "analisa".into(), webhook_verify_token: None }
+        Self { budgets: analisa_ingest::Budgets::default(), redis_prefix: "analisa".into(), webhook_verify_token: None, token_key: None }
     }
 }
 

@@ -26,13 +26,20 @@ pub struct Selection {
     accounts: Vec<String>,
 }
 
+fn parse_platform(text: &str) -> anyhow::Result<Platform> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|_| anyhow::anyhow!("unknown platform `{text}` (instagram, facebook, tiktok, tiktok_business, ga4)"))
+}
+
+async fn connections(config: &AppConfig) -> anyhow::Result<analisa_ingest::oauth::Connections> {
+    let key = config.ingest.token_key.as_ref().ok_or_else(|| anyhow::anyhow!("connecting accounts needs ingest.token_key (32 random bytes in base64)"))?;
+    let cipher = analisa_ingest::oauth::TokenCipher::from_base64(key)?;
+    let pool = crate::database::connect(config).await?;
+    Ok(analisa_ingest::oauth::Connections::new(pool, cipher, config.platforms.clone()))
+}
+
 impl Selection {
     fn targets(&self) -> anyhow::Result<Vec<Target>> {
-        let platform: Option<Platform> = self
-            .platform
-            .as_ref()
-            .map(|p| serde_json::from_value(serde_json::Value::String(p.clone())).map_err(|_| anyhow::anyhow!("unknown platform `{p}` (instagram, facebook, tiktok)")))
-            .transpose()?;
+        let platform: Option<Platform> = self.platform.as_deref().map(parse_platform).transpose()?;
         let mut targets = load_targets(&self.accounts_file)?;
         targets.retain(|t| platform.is_none_or(|p| t.platform == p) && (self.accounts.is_empty() || self.accounts.contains(&t.account_id)));
         anyhow::ensure!(!targets.is_empty(), "no account in {} matches the selection", self.accounts_file.display());
@@ -75,6 +82,27 @@ pub enum IngestCommand {
         #[arg(long, default_value = "127.0.0.1:8090")]
         listen: std::net::SocketAddr,
     },
+    /// Start connecting an account: prints the URL to send its owner to.
+    Connect {
+        /// instagram, facebook, tiktok, tiktok_business or ga4.
+        #[arg(long)]
+        platform: String,
+        /// Where the platform sends the owner back (registered with the app).
+        #[arg(long)]
+        redirect_uri: url::Url,
+        /// GA4 property id (GA4 does not name it in its answer).
+        #[arg(long)]
+        property: Option<String>,
+    },
+    /// Finish connecting an account with the `code` and `state` the platform redirected with.
+    Callback {
+        #[arg(long)]
+        platform: String,
+        #[arg(long)]
+        state: String,
+        #[arg(long)]
+        code: String,
+    },
     /// Queue depth: tasks waiting, in progress, dead.
     Status {
         #[arg(long)]
@@ -113,6 +141,14 @@ pub async fn run_command(command: IngestCommand, config: &AppConfig) -> anyhow::
             let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
             println!("receiving webhooks on http://{listen}/webhooks/meta and /webhooks/tiktok");
             axum::serve(listener, analisa_ingest::webhooks::router(lake, Some(queue), secrets)).with_graceful_shutdown(crate::sim_cmd::shutdown_signal()).await?;
+        }
+        IngestCommand::Connect { platform, redirect_uri, property } => {
+            let url = connections(config).await?.begin(parse_platform(&platform)?, &redirect_uri, None, property.as_deref()).await?;
+            println!("{url}");
+        }
+        IngestCommand::Callback { platform, state, code } => {
+            let connection = connections(config).await?.complete(parse_platform(&platform)?, &state, &code).await?;
+            println!("connected {} account {} ({})", connection.platform, connection.account_id, connection.status);
         }
         IngestCommand::Status { json } => {
             let queue = Queue::connect(config.redis.url.expose_secret(), config.ingest.queue()).await?;

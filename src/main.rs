@@ -1,6 +1,7 @@
 //! `analisa`: the one binary. It parses arguments and calls the crates; nothing else.
 
 mod config;
+mod database;
 mod ingest_cmd;
 mod lake_cmd;
 mod sim_cmd;
@@ -37,6 +38,8 @@ enum Command {
     /// Collect from the platform APIs into bronze.
     #[command(subcommand)]
     Ingest(ingest_cmd::IngestCommand),
+    /// Apply the PostgreSQL migrations.
+    Migrate,
     /// Work through the collection queue (any number of workers, on any machines).
     Worker(ingest_cmd::WorkerArgs),
     /// The platform simulator: a synthetic world behind fake platform servers.
@@ -56,6 +59,7 @@ fn main() -> anyhow::Result<()> {
         Command::Lake(command) => runtime.block_on(lake_cmd::run(command, &config)),
         Command::Sim(command) => runtime.block_on(sim_cmd::run(command)),
         Command::Ingest(command) => runtime.block_on(ingest_cmd::run_command(command, &config)),
+        Command::Migrate => runtime.block_on(database::migrate(&config)),
         Command::Worker(args) => runtime.block_on(ingest_cmd::worker(args, &config)),
     }
 }

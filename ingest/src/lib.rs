@@ -6,6 +6,8 @@
 //! - collectors (Instagram with either login, Facebook Pages, TikTok for Business and Display,
 //!   GA4) that page through everything about an account, with a metric catalogue that drops
 //!   retired metric names instead of failing;
+//! - [`oauth`]: connecting accounts (authorisation code, state, PKCE, long-lived exchange,
+//!   refresh with rotation, revocation) with tokens sealed in PostgreSQL;
 //! - [`Governor`]: budgets per app, token and account shared by every worker through Redis;
 //! - [`webhooks`]: Meta and TikTok receivers that verify signatures on the raw body, land
 //!   the event and ask for a targeted refresh;
@@ -14,6 +16,7 @@
 mod collect;
 pub mod fetch;
 mod governor;
+pub mod oauth;
 mod platforms;
 mod queue;
 pub mod raw;

@@ -206,3 +206,25 @@ fn a_killed_worker_leaves_no_task_behind_and_no_duplicate() {
         assert!(rows > 0 && rows == distinct, "{table}: {rows} rows, {distinct} fingerprints");
     }
 }
+
+#[test]
+fn migrate_is_idempotent_and_a_wrong_database_is_named_without_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("analisa_cli_{}", std::process::id());
+    let admin = "postgres://postgres@127.0.0.1:5432/postgres";
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = sqlx::PgPool::connect(admin).await.expect("PostgreSQL on 127.0.0.1:5432 (scripts/test starts it)");
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&pool).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
+    });
+    let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+    for _ in 0..2 {
+        let output = Command::new(env!("CARGO_BIN_EXE_analisa")).arg("migrate").current_dir(dir.path()).env("ANALISA__DATABASE__URL", &url).output().unwrap();
+        assert!(output.status.success(), "{}", text(&output).1);
+        assert!(text(&output).0.contains("up to date"));
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_analisa")).arg("migrate").current_dir(dir.path()).env("ANALISA__DATABASE__URL", "postgres://app:hunter2@127.0.0.1:1/x").output().unwrap();
+    assert!(!output.status.success());
+    let (_, stderr) = text(&output);
+    assert!(stderr.contains("cannot connect to PostgreSQL") && !stderr.contains("hunter2"), "{stderr}");
+}

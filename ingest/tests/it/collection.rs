@@ -22,25 +22,22 @@ pub async fn start_sim(faults: &str) -> RunningSim {
 
 /// The connectors' configuration pointing at the simulator, as `--write-config` writes it.
 pub fn platforms(sim: &RunningSim, meta_version: &str) -> PlatformsConfig {
-    let apps = sim.apps();
-    let config = |server: &str, app: &str, base: String, version: &str| PlatformConfig {
-        base_url: Url::parse(&base).unwrap(),
-        api_version: version.to_owned(),
-        auth_url: Url::parse(&sim.urls[server]).unwrap(),
-        token_url: Url::parse(&sim.urls[server]).unwrap(),
-        client_id: apps[app]["client_id"].as_str().map(str::to_owned),
-        client_secret: apps[app]["client_secret"].as_str().map(|s| s.to_owned().into()),
-        redirect_uri: None,
-        scopes: vec![],
-        access_token: None,
+    let endpoints = sim.endpoints();
+    let config = |key: &str| {
+        let e = endpoints.iter().find(|e| e.key == key).unwrap();
+        PlatformConfig {
+            base_url: Url::parse(&e.base_url).unwrap(),
+            api_version: if matches!(key, "instagram" | "facebook") { meta_version.to_owned() } else { e.api_version.clone() },
+            auth_url: Url::parse(&e.auth_url).unwrap(),
+            token_url: Url::parse(&e.token_url).unwrap(),
+            client_id: Some(e.client_id.clone()),
+            client_secret: Some(e.client_secret.clone().into()),
+            redirect_uri: None,
+            scopes: vec![],
+            access_token: None,
+        }
     };
-    PlatformsConfig {
-        instagram: config("instagram", "instagram", sim.urls["instagram"].clone(), meta_version),
-        facebook: config("facebook", "facebook", sim.urls["facebook"].clone(), meta_version),
-        tiktok: config("tiktok", "tiktok", sim.urls["tiktok"].clone(), "v2"),
-        tiktok_business: config("tiktok_business", "tiktok_business", format!("{}open_api/", sim.urls["tiktok_business"]), "v1.3"),
-        ga4: config("ga4", "ga4", sim.urls["ga4"].clone(), "v1beta"),
-    }
+    PlatformsConfig { instagram: config("instagram"), facebook: config("facebook"), tiktok: config("tiktok"), tiktok_business: config("tiktok_business"), ga4: config("ga4") }
 }
 
 pub fn targets(sim: &RunningSim) -> Vec<Target> {

@@ -2,5 +2,6 @@
 
 mod collection;
 mod governor;
+mod oauth;
 mod queue;
 mod webhooks;

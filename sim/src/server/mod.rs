@@ -56,6 +56,18 @@ pub enum SimError {
     Write { path: String, source: std::io::Error },
 }
 
+/// Where one platform's connector must point (the `[platforms.<key>]` values).
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub key: &'static str,
+    pub base_url: String,
+    pub api_version: String,
+    pub auth_url: String,
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
 /// A running simulator.
 pub struct RunningSim {
     pub state: Arc<SimState>,
@@ -135,26 +147,43 @@ impl RunningSim {
         json!({ "seed": world.seed, "influencers": world.influencers, "days": world.days, "start_date": world.start_date().to_string(), "end_date": world.end_date.to_string(), "accounts": accounts })
     }
 
+    /// Where each connector must point to use this simulator, keyed like `[platforms.*]`.
+    pub fn endpoints(&self) -> Vec<Endpoint> {
+        let sections: [(&'static str, Flavour, &str, &str, &str); 5] = [
+            ("instagram", Flavour::Instagram, "v24.0", "oauth/authorize", "oauth/access_token"),
+            ("facebook", Flavour::Facebook, "v24.0", "v24.0/dialog/oauth", "v24.0/oauth/access_token"),
+            ("tiktok", Flavour::TiktokDisplay, "v2", "v2/auth/authorize/", "v2/oauth/token/"),
+            ("tiktok_business", Flavour::TiktokBusiness, "v1.3", "portal/auth", "open_api/v1.3/tt_user/oauth2/token/"),
+            ("ga4", Flavour::Google, "v1beta", "o/oauth2/v2/auth", "token"),
+        ];
+        sections
+            .into_iter()
+            .map(|(key, flavour, version, auth, token)| {
+                let base = &self.urls[key];
+                let app = &self.state.apps[&flavour];
+                Endpoint {
+                    key,
+                    base_url: if key == "tiktok_business" { format!("{base}open_api/") } else { base.clone() },
+                    api_version: version.to_owned(),
+                    auth_url: format!("{base}{auth}"),
+                    token_url: format!("{base}{token}"),
+                    client_id: app.client_id.clone(),
+                    client_secret: app.client_secret.clone(),
+                }
+            })
+            .collect()
+    }
+
     /// An `analisa.toml` fragment pointing every connector at this simulator.
     pub fn config_fragment(&self) -> String {
         let operator = self.state.world.accounts().find(|a| a.platform == Platform::Instagram && a.account_type != crate::world::AccountType::Personal);
         let mut out = String::from("# Written by `analisa sim serve`: every platform connector points at the simulator.\n");
-        let sections: [(&str, &str, Flavour, &str, &str, &str); 5] = [
-            ("instagram", "instagram", Flavour::Instagram, "v24.0", "oauth/authorize", "oauth/access_token"),
-            ("facebook", "facebook", Flavour::Facebook, "v24.0", "v24.0/dialog/oauth", "v24.0/oauth/access_token"),
-            ("tiktok", "tiktok", Flavour::TiktokDisplay, "v2", "v2/auth/authorize/", "v2/oauth/token/"),
-            ("tiktok_business", "tiktok_business", Flavour::TiktokBusiness, "v1.3", "portal/auth", "open_api/v1.3/tt_user/oauth2/token/"),
-            ("ga4", "ga4", Flavour::Google, "v1beta", "o/oauth2/v2/auth", "token"),
-        ];
-        for (key, server, flavour, version, auth, token) in sections {
-            let base = &self.urls[server];
-            let base_url = if key == "tiktok_business" { format!("{base}open_api/") } else { base.clone() };
-            let app = &self.state.apps[&flavour];
+        for e in self.endpoints() {
             out.push_str(&format!(
-                "\n[platforms.{key}]\nbase_url = \"{base_url}\"\napi_version = \"{version}\"\nauth_url = \"{base}{auth}\"\ntoken_url = \"{base}{token}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\n",
-                app.client_id, app.client_secret
+                "\n[platforms.{}]\nbase_url = \"{}\"\napi_version = \"{}\"\nauth_url = \"{}\"\ntoken_url = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\n",
+                e.key, e.base_url, e.api_version, e.auth_url, e.token_url, e.client_id, e.client_secret
             ));
-            if flavour == Flavour::Facebook {
+            if e.key == "facebook" {
                 if let Some(account) = &operator {
                     out.push_str(&format!("# token of the operator's own Instagram business account (@{}), for business_discovery\naccess_token = \"{}\"\n", account.handle, state::preissued_token(self.state.world.seed, Flavour::Facebook, account.index)));
                 }
