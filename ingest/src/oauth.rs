@@ -291,25 +291,25 @@ impl Connections {
         Ok(())
     }
 
-    pub async fn connection(&self, platform: Platform, account: &str) -> Result<Connection, OAuthError> {
-        let row = sqlx::query("SELECT status, scopes, access_expires_at FROM platform_connections WHERE platform = $1 AND account_id = $2")
+    /// The columns of one connection's row.
+    async fn row(&self, platform: Platform, account: &str, columns: &str) -> Result<sqlx::postgres::PgRow, OAuthError> {
+        sqlx::query(&format!("SELECT {columns} FROM platform_connections WHERE platform = $1 AND account_id = $2"))
             .bind(platform.as_str())
             .bind(account)
             .fetch_optional(&self.pool)
             .await?
-            .ok_or_else(|| OAuthError::NotConnected { platform, account: account.to_owned() })?;
+            .ok_or_else(|| OAuthError::NotConnected { platform, account: account.to_owned() })
+    }
+
+    pub async fn connection(&self, platform: Platform, account: &str) -> Result<Connection, OAuthError> {
+        let row = self.row(platform, account, "status, scopes, access_expires_at").await?;
         Ok(Connection { platform, account_id: account.to_owned(), status: row.get("status"), scopes: row.get("scopes"), access_expires_at: row.get("access_expires_at") })
     }
 
     /// A usable access token: refreshed first when it expires soon. A refusal marks the
     /// connection `needs_reauth`, and later calls fail fast instead of hammering the platform.
     pub async fn access_token(&self, platform: Platform, account: &str) -> Result<SecretString, OAuthError> {
-        let row = sqlx::query("SELECT status, access_token, refresh_token, access_expires_at, last_error FROM platform_connections WHERE platform = $1 AND account_id = $2")
-            .bind(platform.as_str())
-            .bind(account)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| OAuthError::NotConnected { platform, account: account.to_owned() })?;
+        let row = self.row(platform, account, "status, access_token, refresh_token, access_expires_at, last_error").await?;
         let status: String = row.get("status");
         if status != "active" {
             return Err(OAuthError::NeedsReauth { platform, account: account.to_owned(), reason: row.get::<Option<String>, _>("last_error").unwrap_or(status) });
@@ -401,12 +401,7 @@ impl Connections {
     }
 
     async fn access_token_raw(&self, platform: Platform, account: &str) -> Result<SecretString, OAuthError> {
-        let row = sqlx::query("SELECT access_token FROM platform_connections WHERE platform = $1 AND account_id = $2")
-            .bind(platform.as_str())
-            .bind(account)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| OAuthError::NotConnected { platform, account: account.to_owned() })?;
+        let row = self.row(platform, account, "access_token").await?;
         self.cipher.open(&row.get::<Vec<u8>, _>("access_token"), &context(platform, account))
     }
 }
