@@ -38,6 +38,5 @@ for run in $(seq 1 "$runs"); do
   start=$(date +%s.%N)
   "$bin" ingest run --accounts-file accounts.json --concurrency "$concurrency" > /dev/null
   end=$(date +%s.%N)
-  wall=$(echo "$end - $start" | bc -l)
-  printf '| %s | %s | %s | %.2f | %.0f |\n' "$run" "$influencers" "$posts" "$wall" "$(echo "$posts / $wall" | bc -l)"
+  python3 -c "import sys; r, n, p, s, e = sys.argv[1:]; w = float(e) - float(s); print(f'| {r} | {n} | {p} | {w:.2f} | {int(p) / w:.0f} |')" "$run" "$influencers" "$posts" "$start" "$end"
 done

@@ -640,7 +640,13 @@ impl WorldSpec {
             let commenter_id = format!("{}{:012}", if from_pod { "9900" } else { "1788" }, commenter + account.index as u64 * (from_pod as u64));
             let username = format!("{}{}", ascii_fold(*rng.pick(vocab::first_names(lang))), commenter % 10_000);
             let minutes = (rng.f64().powi(3) * 4.0 * 24.0 * 60.0) as i64 + 1;
-            let parent_id = (n > 0 && rng.chance(0.1)).then(|| out[rng.range(0, n as u64 - 1) as usize].id.clone());
+            // Replies answer a top-level comment, after it: threads are one level deep, as on
+            // Instagram.
+            let parent = (n > 0 && rng.chance(0.1)).then(|| out[rng.range(0, n as u64 - 1) as usize].clone());
+            let parent = parent.map(|c| match &c.parent_id {
+                Some(top) => out.iter().find(|o| &o.id == top).cloned().unwrap_or(c),
+                None => c,
+            });
             out.push(Comment {
                 id: format!("18{:015}", fnv(&post.id) % 1_000_000_000_000 * 100 + n as u64),
                 post_id: post.id.clone(),
@@ -649,9 +655,9 @@ impl WorldSpec {
                 text,
                 lang,
                 sentiment,
-                published_at: post.published_at + Duration::minutes(minutes),
+                published_at: (post.published_at + Duration::minutes(minutes)).max(parent.as_ref().map_or(post.published_at, |p| p.published_at + Duration::minutes(1 + minutes % 90))),
                 like_count: rng.poisson(1.5) as i64,
-                parent_id,
+                parent_id: parent.map(|p| p.id),
                 from_pod,
             });
         }

@@ -11,7 +11,8 @@ use crate::target::Target;
 
 const IG_PROFILE: &str = "id,username,name,biography,followers_count,follows_count,media_count,profile_picture_url,website";
 const IG_MEDIA: &str = "id,caption,media_type,media_product_type,timestamp,permalink,like_count,comments_count";
-const IG_COMMENTS: &str = "id,text,timestamp,username,like_count,from,parent_id";
+/// Top-level comments with their replies expanded (the edge lists top-level ones only).
+const IG_COMMENTS: &str = "id,text,timestamp,username,like_count,from,parent_id,replies{id,text,timestamp,username,like_count,from,parent_id}";
 /// Account insights asked for (current names; retired ones drop out as the platform says so).
 const IG_ACCOUNT_METRICS: [&str; 7] = ["reach", "views", "accounts_engaged", "total_interactions", "likes", "comments", "follower_count"];
 /// Media insights by API version: `views` replaced `impressions` in v22 (and `impressions`

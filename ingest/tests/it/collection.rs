@@ -84,6 +84,8 @@ fn ids(rows: &[(String, Value)], endpoint: &str, pointer: &str, id: &str) -> BTr
     rows.iter()
         .filter(|(e, _)| e == endpoint)
         .flat_map(|(_, body)| body.pointer(pointer).and_then(Value::as_array).cloned().unwrap_or_default())
+        // Instagram comments carry their replies inside `replies.data`.
+        .flat_map(|item| std::iter::once(item.clone()).chain(item["replies"]["data"].as_array().cloned().unwrap_or_default()))
         .map(|item| item[id].as_str().unwrap().to_owned())
         .collect()
 }
@@ -106,10 +108,7 @@ fn expected() -> Expected {
         for post in timeline.posts.iter().filter(|p| p.media_type != MediaType::Story) {
             e.posts.entry(account.platform).or_default().insert(post.id.clone());
             for comment in world.comments(&account, post).into_iter().filter(|c| c.published_at < now) {
-                // Instagram's /comments edge lists top-level comments; replies hang under them.
-                if account.platform != Platform::Instagram || comment.parent_id.is_none() {
-                    e.comments.entry(account.platform).or_default().insert(comment.id);
-                }
+                e.comments.entry(account.platform).or_default().insert(comment.id);
             }
         }
     }

@@ -411,7 +411,7 @@ impl Request<'_> {
                 "children" | "is_shared_to_feed" => continue,
                 "comments" => {
                     let comments = self.visible_comments(account, post);
-                    json!({ "data": comments.iter().filter(|c| c.parent_id.is_none()).take(25).map(|c| self.ig_comment(c, &field.children)).collect::<Result<Vec<_>, _>>()? })
+                    json!({ "data": comments.iter().filter(|c| c.parent_id.is_none()).take(25).map(|c| self.ig_comment(c, &comments, &field.children)).collect::<Result<Vec<_>, _>>()? })
                 }
                 other => return Err(GraphError::param(format!("Tried accessing nonexisting field ({other}) on node type (IGMedia)"))),
             };
@@ -425,7 +425,8 @@ impl Request<'_> {
         self.state().world.comments(account, post).into_iter().filter(|c| c.published_at < now).collect()
     }
 
-    fn ig_comment(&self, comment: &Comment, fields: &[FieldSel]) -> Result<Value, GraphError> {
+    /// A comment node; `all` are the post's comments, where its replies are found.
+    fn ig_comment(&self, comment: &Comment, all: &[Comment], fields: &[FieldSel]) -> Result<Value, GraphError> {
         let default = [FieldSel { name: "timestamp".into(), modifiers: vec![], children: vec![] }, FieldSel { name: "text".into(), modifiers: vec![], children: vec![] }, FieldSel { name: "id".into(), modifiers: vec![], children: vec![] }];
         let fields = if fields.is_empty() { &default[..] } else { fields };
         let mut out = Map::new();
@@ -440,7 +441,10 @@ impl Request<'_> {
                 "parent_id" => match &comment.parent_id { Some(p) => json!(p), None => continue },
                 "hidden" => json!(false),
                 "media" => json!({ "id": comment.post_id }),
-                "replies" => json!({ "data": [] }),
+                "replies" => {
+                    let replies: Vec<Value> = all.iter().filter(|c| c.parent_id.as_deref() == Some(comment.id.as_str())).map(|c| self.ig_comment(c, all, &field.children)).collect::<Result<_, _>>()?;
+                    json!({ "data": replies })
+                }
                 other => return Err(GraphError::param(format!("Tried accessing nonexisting field ({other}) on node type (IGComment)"))),
             };
             out.insert(field.name.clone(), value);
@@ -559,8 +563,9 @@ impl Request<'_> {
             return match edge {
                 "comments" => {
                     let fields = self.fields("")?;
-                    let comments: Vec<Comment> = self.visible_comments(&account, &post).into_iter().filter(|c| c.parent_id.is_none()).collect();
-                    self.list(comments, |c| self.ig_comment(c, &fields), headers)
+                    let all = self.visible_comments(&account, &post);
+                    let comments: Vec<Comment> = all.iter().filter(|c| c.parent_id.is_none()).cloned().collect();
+                    self.list(comments, |c| self.ig_comment(c, &all, &fields), headers)
                 }
                 "insights" => self.media_insights(&account, &post, headers),
                 "children" => self.ok(json!({ "data": [] }), headers),
@@ -730,10 +735,21 @@ impl Request<'_> {
         Ok((since, until))
     }
 
+    /// Insights need the insights permission of the login the token came from.
+    fn require_scope(&self, wanted: &[&str]) -> Result<(), GraphError> {
+        let grant = self.grant()?;
+        if grant.scopes.iter().any(|s| wanted.contains(&s.as_str())) {
+            Ok(())
+        } else {
+            Err(GraphError::new(10, format!("(#10) Application does not have permission for this action: needs {}", wanted.join(" or "))))
+        }
+    }
+
     fn account_insights(&self, account: &Account, headers: Vec<(&'static str, String)>) -> Reply {
         if !account.connected {
             return Err(GraphError::permission());
         }
+        self.require_scope(&["instagram_manage_insights", "instagram_business_manage_insights"])?;
         let metrics = self.requested_metrics(GraphError::param("The parameter metric is required"))?;
         const VALID: [&str; 15] = ["reach", "views", "accounts_engaged", "total_interactions", "likes", "comments", "shares", "saves", "replies", "follows_and_unfollows", "profile_links_taps", "follower_count", "online_followers", "follower_demographics", "engaged_audience_demographics"];
         let v21 = NaiveDate::from_ymd_opt(2025, 1, 8).expect("date");
@@ -815,6 +831,7 @@ impl Request<'_> {
         if !account.connected {
             return Err(GraphError::permission());
         }
+        self.require_scope(&["instagram_manage_insights", "instagram_business_manage_insights"])?;
         let metrics = self.requested_metrics(GraphError::param("The parameter metric is required"))?;
         let is_story = post.media_type == MediaType::Story;
         let is_reel = post.media_type == MediaType::Video;
@@ -880,6 +897,7 @@ impl Request<'_> {
     }
 
     fn page_insights(&self, account: &Account, headers: Vec<(&'static str, String)>) -> Reply {
+        self.require_scope(&["read_insights"])?;
         let missing = GraphError::new(3001, "Invalid query").sub(1504028);
         let mut missing = missing;
         missing.message = "Invalid query".into();
@@ -940,6 +958,7 @@ impl Request<'_> {
     }
 
     fn post_insights(&self, account: &Account, post: &Post, headers: Vec<(&'static str, String)>) -> Reply {
+        self.require_scope(&["read_insights"])?;
         let metrics = self.requested_metrics(GraphError::new(3001, "Invalid query").sub(1504028))?;
         const VALID: [&str; 5] = ["post_reactions_by_type_total", "post_clicks", "post_media_view", "post_total_media_view_unique", "post_video_views"];
         let jun25 = NaiveDate::from_ymd_opt(2025, 6, 15).expect("date");

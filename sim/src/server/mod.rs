@@ -398,7 +398,7 @@ async fn emit(State(state): State<Arc<SimState>>, axum::Json(body): axum::Json<E
         let Some((post, comment)) = latest else { return common::json(StatusCode::NOT_FOUND, json!({ "error": "the account has no comments yet" }), vec![]) };
         match body.kind.as_deref() {
             Some("mention") => webhooks::meta_mention_event(&account.id, &post.id, &comment.id, time),
-            _ => webhooks::meta_comment_event(if platform == Platform::Facebook { "page" } else { "instagram" }, &account.id, &post.id, &comment, time),
+            _ => webhooks::meta_comment_event(&account.id, &post, platform == Platform::Facebook, &comment, time),
         }
     };
     let results = deliver(&state, platform, &payload).await;
@@ -445,8 +445,7 @@ async fn deliver_new_comments(state: &SimState, from: chrono::DateTime<chrono::U
     for account in connected {
         for post in state.timeline(account.index).posts.iter().filter(|p| p.published_at < to && p.published_at > from - chrono::Duration::days(5)) {
             for comment in state.world.comments(&account, post).into_iter().filter(|c| c.published_at > from && c.published_at <= to) {
-                let object = if account.platform == Platform::Facebook { "page" } else { "instagram" };
-                let payload = webhooks::meta_comment_event(object, &account.id, &post.id, &comment, comment.published_at.timestamp());
+                let payload = webhooks::meta_comment_event(&account.id, post, account.platform == Platform::Facebook, &comment, comment.published_at.timestamp());
                 delivered += deliver(state, account.platform, &payload).await.len();
             }
         }

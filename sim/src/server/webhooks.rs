@@ -50,13 +50,28 @@ pub fn tiktok_signature(client_secret: &str, timestamp: i64, body: &[u8]) -> Str
     format!("t={timestamp},s={}", hmac_hex(client_secret, &signed))
 }
 
-/// The Meta `comments` change for a new comment.
-pub fn meta_comment_event(object: &str, account_id: &str, media_id: &str, comment: &crate::world::Comment, time: i64) -> Value {
-    let mut value = json!({ "from": { "id": comment.commenter_id, "username": comment.username }, "media": { "id": media_id, "media_product_type": "FEED" }, "id": comment.id, "text": comment.text });
-    if let Some(parent) = &comment.parent_id {
-        value["parent_id"] = json!(parent);
-    }
-    json!({ "object": object, "entry": [{ "id": account_id, "time": time, "changes": [{ "field": "comments", "value": value }] }] })
+/// The Meta change for a new comment: Instagram sends field `comments`; a Page, subscribed
+/// with `feed`, sends field `feed` with `item: comment`.
+pub fn meta_comment_event(account_id: &str, post: &crate::world::Post, page: bool, comment: &crate::world::Comment, time: i64) -> Value {
+    let change = if page {
+        let mut value = json!({ "item": "comment", "verb": "add", "post_id": post.id, "comment_id": comment.id, "message": comment.text, "from": { "id": comment.commenter_id, "name": comment.username }, "created_time": comment.published_at.timestamp() });
+        if let Some(parent) = &comment.parent_id {
+            value["parent_id"] = json!(parent);
+        }
+        json!({ "field": "feed", "value": value })
+    } else {
+        let product = match post.media_type {
+            crate::world::MediaType::Video => "REELS",
+            crate::world::MediaType::Story => "STORY",
+            _ => "FEED",
+        };
+        let mut value = json!({ "from": { "id": comment.commenter_id, "username": comment.username }, "media": { "id": post.id, "media_product_type": product }, "id": comment.id, "text": comment.text });
+        if let Some(parent) = &comment.parent_id {
+            value["parent_id"] = json!(parent);
+        }
+        json!({ "field": "comments", "value": value })
+    };
+    json!({ "object": if page { "page" } else { "instagram" }, "entry": [{ "id": account_id, "time": time, "changes": [change] }] })
 }
 
 pub fn meta_mention_event(account_id: &str, media_id: &str, comment_id: &str, time: i64) -> Value {

@@ -283,6 +283,17 @@ async fn insights_use_current_names_and_refuse_retired_ones() {
     assert_eq!(body["error"]["code"], 100);
     let (_, _, body) = sim.get(&sim.url("facebook", &format!("v24.0/{post}/insights?metric=replies&access_token={fb}"))).await;
     assert!(body["error"]["message"].as_str().unwrap().contains("does not support the replies metric"), "{body}");
+    // A token without the insights permission is refused with (#10).
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let apps = sim.sim.apps();
+    let (app_id, app_secret) = (apps["facebook"]["client_id"].as_str().unwrap(), apps["facebook"]["client_secret"].as_str().unwrap());
+    let response = no_redirects.get(sim.url("facebook", "v24.0/dialog/oauth")).query(&[("client_id", app_id), ("redirect_uri", "http://127.0.0.1:9/cb"), ("scope", "instagram_basic"), ("sim_account", id)]).send().await.unwrap();
+    let location = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    let code = location.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let basic: Value = sim.http.get(sim.url("facebook", "v24.0/oauth/access_token")).query(&[("client_id", app_id), ("client_secret", app_secret), ("redirect_uri", "http://127.0.0.1:9/cb"), ("code", code.as_str())]).send().await.unwrap().json().await.unwrap();
+    let (_, _, body) = sim.get(&sim.url("facebook", &format!("v24.0/{id}/insights?metric=reach&period=day&access_token={}", basic["access_token"].as_str().unwrap()))).await;
+    assert_eq!(body["error"]["code"], 10, "{body}");
+
     // Insights of an account that never connected are not Analisa's to read.
     let stranger = sim.account(|a| a["platform"] == "instagram" && a["connected"] == false);
     let (_, _, body) = sim.get(&sim.url("facebook", &format!("v24.0/{}/insights?metric=reach&period=day&access_token={}", stranger["id"].as_str().unwrap(), token(&stranger, "facebook")))).await;
