@@ -13,10 +13,17 @@ use arrow::array::AsArray;
 use serde_json::Value;
 use url::Url;
 
+/// The world most tests use: (seed, influencers, days).
 const WORLD: (u64, u32, u32) = (21, 60, 40);
+/// The full-collection test's world, the size the ingest requirements name.
+const FULL_WORLD: (u64, u32, u32) = (21, 200, 40);
 
 pub async fn start_sim(faults: &str) -> RunningSim {
-    let world = WorldSpec::new(WORLD.0, WORLD.1, WORLD.2);
+    start_world(WORLD, faults).await
+}
+
+async fn start_world((seed, influencers, days): (u64, u32, u32), faults: &str) -> RunningSim {
+    let world = WorldSpec::new(seed, influencers, days);
     RunningSim::start(SimOptions { world, listen: "127.0.0.1:0".parse().unwrap(), faults: parse_faults(faults).unwrap(), budgets: Budgets::default() }).await.unwrap()
 }
 
@@ -97,8 +104,8 @@ struct Expected {
     accounts: HashMap<Platform, usize>,
 }
 
-fn expected() -> Expected {
-    let world = WorldSpec::new(WORLD.0, WORLD.1, WORLD.2);
+fn expected((seed, influencers, days): (u64, u32, u32)) -> Expected {
+    let world = WorldSpec::new(seed, influencers, days);
     // The simulator's clock stands at the end of the last day: later comments are not written yet.
     let now = chrono::NaiveDate::from(world.end_date).succ_opt().unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc();
     let mut e = Expected { posts: HashMap::new(), comments: HashMap::new(), accounts: HashMap::new() };
@@ -117,13 +124,13 @@ fn expected() -> Expected {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_account_post_and_comment_lands_in_bronze_once() {
-    let sim = start_sim("").await;
+    let sim = start_world(FULL_WORLD, "").await;
     let lake = lake().await;
     let platforms = platforms(&sim, "v24.0");
     let summary = run(&lake, &platforms, targets(&sim), RunOptions { concurrency: 6, retry: quick_retries(4), ..RunOptions::default() }, |_| {}).await.unwrap();
     assert!(summary.failures.is_empty(), "{:?}", summary.failures);
-    assert_eq!(summary.accounts, WORLD.1 as usize);
-    let want = expected();
+    assert_eq!(summary.accounts, FULL_WORLD.1 as usize);
+    let want = expected(FULL_WORLD);
 
     let instagram = bronze(&lake, "bronze.instagram_raw").await;
     assert_eq!(instagram.iter().filter(|(e, _)| e == "ig_user").count(), want.accounts[&Platform::Instagram]);
@@ -166,7 +173,7 @@ async fn faults_are_retried_and_nothing_is_lost() {
     let lake = lake().await;
     let summary = run(&lake, &platforms(&sim, "v24.0"), targets(&sim), RunOptions { concurrency: 4, retry: quick_retries(12), ..RunOptions::default() }, |_| {}).await.unwrap();
     assert!(summary.failures.is_empty(), "{:?}", summary.failures);
-    let want = expected();
+    let want = expected(WORLD);
     let instagram = bronze(&lake, "bronze.instagram_raw").await;
     same(ids(&instagram, "media", "/data", "id"), &want.posts[&Platform::Instagram], "want.posts[&Platform::Instagram]");
     same(ids(&instagram, "comments", "/data", "id"), &want.comments[&Platform::Instagram], "want.comments[&Platform::Instagram]");
