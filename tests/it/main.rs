@@ -227,4 +227,8 @@ fn migrate_is_idempotent_and_a_wrong_database_is_named_without_its_password() {
     assert!(!output.status.success());
     let (_, stderr) = text(&output);
     assert!(stderr.contains("cannot connect to PostgreSQL") && !stderr.contains("hunter2"), "{stderr}");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = sqlx::PgPool::connect(admin).await.unwrap();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&pool).await.unwrap();
+    });
 }

@@ -10,8 +10,8 @@ use url::Url;
 
 use crate::collection::{platforms, start_sim};
 
-/// A fresh database with the migrations applied.
-async fn database() -> sqlx::PgPool {
+/// A fresh database with the migrations applied, and its name (for `drop_database`).
+async fn database() -> (sqlx::PgPool, String) {
     let admin_url = std::env::var("ANALISA_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let admin = PgPoolOptions::new().max_connections(1).connect(&admin_url).await.expect("PostgreSQL on 127.0.0.1:5432 (scripts/test starts it)");
     let name = format!("analisa_test_{}_{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
@@ -19,7 +19,14 @@ async fn database() -> sqlx::PgPool {
     let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
     let pool = PgPoolOptions::new().max_connections(4).connect(&url).await.unwrap();
     sqlx::migrate!("../migrations").run(&pool).await.unwrap();
-    pool
+    (pool, name)
+}
+
+async fn drop_database(pool: sqlx::PgPool, name: &str) {
+    pool.close().await;
+    let admin_url = std::env::var("ANALISA_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let admin = PgPoolOptions::new().max_connections(1).connect(&admin_url).await.unwrap();
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&admin).await.unwrap();
 }
 
 fn cipher() -> TokenCipher {
@@ -47,7 +54,7 @@ fn account(sim: &RunningSim, platform: &str, connected: bool) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorisation_code_round_trips_and_tokens_stay_sealed() {
     let sim = start_sim("").await;
-    let pool = database().await;
+    let (pool, name) = database().await;
     let mut platforms = platforms(&sim, "v24.0");
     platforms.tiktok.scopes = vec!["user.info.basic".into(), "video.list".into()];
     let connections = Connections::new(pool.clone(), cipher(), platforms);
@@ -107,6 +114,8 @@ async fn authorisation_code_round_trips_and_tokens_stay_sealed() {
     let connection = connections.complete(Platform::Instagram, &state, &code).await.unwrap();
     assert_eq!((connection.account_id.as_str(), connection.status.as_str()), (instagram.as_str(), "active"));
     sim.stop().await;
+    drop(connections);
+    drop_database(pool, &name).await;
 }
 
 #[tokio::test]
