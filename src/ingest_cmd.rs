@@ -151,12 +151,19 @@ pub async fn run_command(command: IngestCommand, config: &AppConfig) -> anyhow::
             println!("connected {} account {} ({})", connection.platform, connection.account_id, connection.status);
         }
         IngestCommand::Status { json } => {
-            let queue = Queue::connect(config.redis.url.expose_secret(), config.ingest.queue()).await?;
+            let url = config.redis.url.expose_secret();
+            let queue = Queue::connect(url, config.ingest.queue()).await?;
             let (waiting, in_progress, dead) = queue.depth().await?;
+            let governor = Governor::connect(url, config.ingest.budgets, &config.ingest.governor_prefix()).await?;
+            let usage = governor.usage().await?;
             if json {
-                println!("{}", serde_json::json!({ "waiting": waiting, "in_progress": in_progress, "dead": dead }));
+                let budgets: Vec<_> = usage.iter().map(|(key, used, budget)| serde_json::json!({ "key": key, "used": used, "budget": budget })).collect();
+                println!("{}", serde_json::json!({ "waiting": waiting, "in_progress": in_progress, "dead": dead, "budgets": budgets }));
             } else {
-                println!("tasks waiting: {waiting}\ntasks in progress: {in_progress}\ndead tasks: {dead} (stream {})", queue.dead_key());
+                println!("tasks waiting: {waiting}\ntasks in progress: {in_progress}\ndead tasks (failed for good): {dead} (stream {})", queue.dead_key());
+                for (key, used, budget) in usage {
+                    println!("budget {key}: {used} of {budget} used in the current window");
+                }
             }
         }
         IngestCommand::Run { selection, concurrency } => {

@@ -156,6 +156,42 @@ impl Governor {
         }
     }
 
+    /// Calls in the current window of every budget in use, with the budget: (key, used, budget).
+    pub async fn usage(&self) -> Result<Vec<(String, u64, u64)>, GovernorError> {
+        let mut redis = self.redis.clone();
+        let keys: Vec<String> = {
+            let mut cursor = 0u64;
+            let mut keys = Vec::new();
+            loop {
+                let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(format!("{}:*", self.prefix)).arg("COUNT").arg(500).query_async(&mut redis).await?;
+                keys.extend(batch.into_iter().filter(|k| !k.contains(":pause:")));
+                if next == 0 {
+                    break keys;
+                }
+                cursor = next;
+            }
+        };
+        let now: (u64, u64) = redis::cmd("TIME").query_async(&mut redis).await?;
+        let now_ms = now.0 * 1000 + now.1 / 1000;
+        let mut out = Vec::new();
+        for key in keys {
+            let name = key.trim_start_matches(&format!("{}:", self.prefix)).to_owned();
+            let b = &self.budgets;
+            let (budget, window_ms) = match name.split(':').next().unwrap_or("") {
+                "meta_app" => (b.meta_app_per_hour, 3_600_000),
+                "meta_object" => (b.meta_object_per_hour, 3_600_000),
+                "tiktok_business" => (b.tiktok_business_per_second, 1_000),
+                "tiktok_display" => (b.tiktok_display_per_minute, 60_000),
+                "ga4" => (b.ga4_per_hour, 3_600_000),
+                _ => continue,
+            };
+            let used: u64 = redis::cmd("ZCOUNT").arg(&key).arg(now_ms.saturating_sub(window_ms)).arg("+inf").query_async(&mut redis).await?;
+            out.push((name, used, budget));
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Reads the platform's usage headers; near the limit, every worker pauses.
     pub async fn observe(&self, call: &Call, rate_limit: Option<&str>) -> Result<(), GovernorError> {
         let Some(headers) = rate_limit.and_then(|r| serde_json::from_str::<Value>(r).ok()) else { return Ok(()) };

@@ -174,7 +174,11 @@ fn a_killed_worker_leaves_no_task_behind_and_no_duplicate() {
     let with_prefix = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_analisa")).args(args).current_dir(dir.path()).env("ANALISA__INGEST__REDIS_PREFIX", &prefix).env_remove("RUST_LOG").output().unwrap()
     };
-    let status = || -> serde_json::Value { serde_json::from_slice(&with_prefix(&["ingest", "status", "--json"]).stdout).unwrap() };
+    let status = || -> serde_json::Value {
+        let mut s: serde_json::Value = serde_json::from_slice(&with_prefix(&["ingest", "status", "--json"]).stdout).unwrap();
+        s.as_object_mut().unwrap().remove("budgets");
+        s
+    };
     let output = with_prefix(&["ingest", "enqueue", "--accounts-file", "accounts.json"]);
     assert!(output.status.success(), "{}", text(&output).1);
     let worker = |extra: &[&str]| {
@@ -199,6 +203,9 @@ fn a_killed_worker_leaves_no_task_behind_and_no_duplicate() {
 
     let mut second = worker(&["--exit-when-idle"]);
     assert!(second.wait().unwrap().success());
+    let full: serde_json::Value = serde_json::from_slice(&with_prefix(&["ingest", "status", "--json"]).stdout).unwrap();
+    let budgets = full["budgets"].as_array().unwrap();
+    assert!(budgets.iter().any(|b| b["key"] == "meta_app" && b["used"].as_u64().unwrap() > 0 && b["used"].as_u64() <= b["budget"].as_u64()), "{full}");
     assert_eq!(status(), serde_json::json!({ "waiting": 0, "in_progress": 0, "dead": 0 }));
     terminate(sim);
     for table in ["bronze.instagram_raw", "bronze.tiktok_business_raw"] {
