@@ -123,13 +123,21 @@ impl Queue {
     /// A failed task is tried again (as a new entry) until its attempts run out, then kept in
     /// the dead-letter stream with the error.
     async fn fail(&self, id: &str, task: &Task, error: &str) -> Result<(), QueueError> {
-        let mut redis = self.redis.clone();
         let next = Task { attempt: task.attempt + 1, ..task.clone() };
-        let (key, fields) = if next.attempt >= self.config.max_attempts {
-            (self.dead_key(), vec![("task", serde_json::to_string(task).expect("tasks serialise")), ("error", error.to_owned())])
-        } else {
-            (self.tasks_key(), vec![("task", serde_json::to_string(&next).expect("tasks serialise"))])
-        };
+        if next.attempt >= self.config.max_attempts {
+            return self.dead_letter(id, serde_json::to_string(task).expect("tasks serialise"), error).await;
+        }
+        self.replace(id, self.tasks_key(), vec![("task", serde_json::to_string(&next).expect("tasks serialise"))]).await
+    }
+
+    /// A task that cannot succeed: kept with its error in the dead-letter stream.
+    async fn dead_letter(&self, id: &str, task: String, error: &str) -> Result<(), QueueError> {
+        self.replace(id, self.dead_key(), vec![("task", task), ("error", error.to_owned())]).await
+    }
+
+    /// Adds an entry to `key` and acknowledges `id`, atomically.
+    async fn replace(&self, id: &str, key: String, fields: Vec<(&str, String)>) -> Result<(), QueueError> {
+        let mut redis = self.redis.clone();
         let mut pipe = redis::pipe();
         pipe.atomic();
         pipe.cmd("XADD").arg(key).arg("*").arg(&fields).ignore();
@@ -159,6 +167,11 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// The raw `task` field of an entry, for the dead-letter record.
+fn raw_text(entry: &StreamId) -> String {
+    entry.get::<String>("task").unwrap_or_default()
 }
 
 async fn connect(url: &str) -> Result<ConnectionManager, QueueError> {
@@ -244,11 +257,11 @@ pub async fn work(queue: Queue, lake: Lake, platforms: PlatformsConfig, targets:
                     let _heartbeat = AbortOnDrop(heartbeat);
                     let raw: Option<String> = entry.get("task");
                     let Some(task) = raw.and_then(|r| serde_json::from_str::<Task>(&r).ok()) else {
-                        queue.fail(&entry.id, &Task { platform: Platform::Instagram, account_id: String::new(), attempt: u32::MAX - 1 }, "malformed task").await?;
+                        queue.dead_letter(&entry.id, raw_text(&entry), "malformed task").await?;
                         return Ok(0);
                     };
                     let Some(target) = targets.get(&(task.platform, task.account_id.clone())) else {
-                        queue.fail(&entry.id, &Task { attempt: u32::MAX - 1, ..task.clone() }, "no such account or no token for it").await?;
+                        queue.dead_letter(&entry.id, serde_json::to_string(&task).expect("tasks serialise"), "no such account or no token for it").await?;
                         return Ok(0);
                     };
                     // A task is acknowledged only once its answers are in bronze; a crash before

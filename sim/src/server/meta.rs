@@ -232,18 +232,17 @@ impl Request<'_> {
         match (method.clone(), rest) {
             (Method::GET, [id]) => {
                 let id = resolve(id);
-                self.node(&grant, &me, &id)
+                self.node(&me, &id)
             }
             (Method::GET, ["me", "accounts"]) => self.my_pages(&me),
             (Method::GET, [id, edge]) => {
                 let id = resolve(id);
-                self.edge(&grant, &me, &id, edge)
+                self.edge(&me, &id, edge)
             }
             (Method::POST, [id, "media"]) => self.create_container(&me, &resolve(id)),
             (Method::POST, [id, "media_publish"]) => self.publish(&me, &resolve(id)),
             (Method::POST, [id, "feed"]) => self.page_post(&me, &resolve(id)),
-            (Method::POST, [id, "subscribed_apps"]) => {
-                let _ = resolve(id);
+            (Method::POST, [_, "subscribed_apps"]) => {
                 let headers = self.limit(None)?;
                 self.ok(json!({ "success": true }), headers)
             }
@@ -253,7 +252,7 @@ impl Request<'_> {
 
     // ---- nodes ---------------------------------------------------------------------------
 
-    fn node(&self, grant: &Grant, me: &Account, id: &str) -> Reply {
+    fn node(&self, me: &Account, id: &str) -> Reply {
         let state = self.state();
         if let Some(container) = state.containers.lock().expect("containers").get(id).cloned() {
             let headers = self.limit(None)?;
@@ -293,7 +292,6 @@ impl Request<'_> {
                     let headers = self.limit(Some((&account, "pages")))?;
                     return self.ok(self.page_post_node(&account, &post, &self.fields("created_time,message,id")?)?, headers);
                 }
-                let _ = grant;
                 Err(GraphError::unsupported(id))
             }
         }
@@ -489,7 +487,7 @@ impl Request<'_> {
                 "is_published" => json!(true),
                 "shares" => json!({ "count": m.shares }),
                 "from" => json!({ "id": account.id, "name": account.name }),
-                "reactions" | "likes" => summary_edge(field, m.likes, json!({ "total_count": m.likes, "viewer_reaction": "NONE" })),
+                "reactions" | "likes" => summary_edge(field, json!({ "total_count": m.likes, "viewer_reaction": "NONE" })),
                 "comments" => {
                     let limit = field.modifier("limit").and_then(|l| l.parse().ok()).unwrap_or(25usize);
                     let comments: Vec<Value> = self
@@ -499,7 +497,7 @@ impl Request<'_> {
                         .map(|c| json!({ "id": c.id, "message": c.text, "created_time": meta_time(c.published_at), "from": { "id": c.commenter_id, "name": c.username } }))
                         .collect();
                     let total = self.state().comments_count(account, post, m.comments);
-                    let mut value = summary_edge(field, total, json!({ "order": "ranked", "total_count": total, "can_comment": true }));
+                    let mut value = summary_edge(field, json!({ "order": "ranked", "total_count": total, "can_comment": true }));
                     value["data"] = json!(comments);
                     value
                 }
@@ -523,7 +521,7 @@ impl Request<'_> {
 
     // ---- edges ---------------------------------------------------------------------------
 
-    fn edge(&self, grant: &Grant, me: &Account, id: &str, edge: &str) -> Reply {
+    fn edge(&self, me: &Account, id: &str, edge: &str) -> Reply {
         let state = self.state();
         let own_ig = (id == me.id && me.platform == Platform::Instagram).then_some(me);
         if let Some(account) = own_ig {
@@ -595,7 +593,6 @@ impl Request<'_> {
                 };
             }
         }
-        let _ = grant;
         Err(GraphError::unsupported(id))
     }
 
@@ -1228,7 +1225,7 @@ impl Request<'_> {
 }
 
 /// `reactions.summary(total_count).limit(0)` → `{"data":[],"summary":{…}}`.
-fn summary_edge(field: &FieldSel, _count: i64, summary: Value) -> Value {
+fn summary_edge(field: &FieldSel, summary: Value) -> Value {
     if field.modifier("summary").is_some() { json!({ "data": [], "summary": summary }) } else { json!({ "data": [] }) }
 }
 
