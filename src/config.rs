@@ -24,7 +24,19 @@ pub struct AppConfig {
     pub flight_sql: ListenConfig<50051>,
     pub platforms: PlatformsConfig,
     pub ingest: IngestConfig,
+    pub pipeline: PipelineConfig,
     pub log: LogConfig,
+}
+
+/// The `[pipeline]` section.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Key of the keyed hash that pseudonymises commenter ids in silver (any long random
+    /// string; changing it unlinks every commenter from their earlier comments).
+    pub pseudonym_key: Option<SecretString>,
+    /// A formula registry replacing the shipped `sql/formulas.toml` (to add a score variant).
+    pub formulas: Option<PathBuf>,
 }
 
 /// The `[ingest]` section.
@@ -115,7 +127,8 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { format: LogFormat::Text, filter: "info".into() }
+        // The Delta kernel narrates every snapshot at info level; its warnings are what matter.
+        Self { format: LogFormat::Text, filter: "info,buoyant_kernel=warn,deltalake_core=warn".into() }
     }
 }
 

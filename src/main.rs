@@ -3,6 +3,7 @@
 mod config;
 mod database;
 mod ingest_cmd;
+mod jobs_cmd;
 mod lake_cmd;
 mod sim_cmd;
 mod telemetry;
@@ -38,6 +39,9 @@ enum Command {
     /// Collect from the platform APIs into bronze.
     #[command(subcommand)]
     Ingest(ingest_cmd::IngestCommand),
+    /// The pipeline: bronze → silver → gold, and its run ledger.
+    #[command(subcommand)]
+    Jobs(jobs_cmd::JobsCommand),
     /// Apply the PostgreSQL migrations.
     Migrate,
     /// Work through the collection queue (any number of workers, on any machines).
@@ -59,6 +63,7 @@ fn main() -> anyhow::Result<()> {
         Command::Lake(command) => runtime.block_on(lake_cmd::run(command, &config)),
         Command::Sim(command) => runtime.block_on(sim_cmd::run(command)),
         Command::Ingest(command) => runtime.block_on(ingest_cmd::run_command(command, &config)),
+        Command::Jobs(command) => runtime.block_on(jobs_cmd::run(command, &config)),
         Command::Migrate => runtime.block_on(database::migrate(&config)),
         Command::Worker(args) => runtime.block_on(ingest_cmd::worker(args, &config)),
     }

@@ -52,6 +52,10 @@ pub struct Target {
     #[serde(rename = "id")]
     pub account_id: String,
     pub handle: String,
+    /// What the registry (the agency tracking the creator) declares about the account: the
+    /// platforms do not report niche, country or content language.
+    #[serde(flatten)]
+    pub declared: Declared,
     /// The creator connected the account: first-party insights may be read.
     #[serde(default)]
     pub connected: bool,
@@ -59,6 +63,23 @@ pub struct Target {
     pub tokens: Tokens,
     #[serde(default)]
     pub ga4: Option<Ga4Property>,
+}
+
+/// Declared attributes of a tracked account; they land in bronze as the `registry` endpoint.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq)]
+pub struct Declared {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub niche: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,3 +1,20 @@
 //! Analisa's batch pipeline: the bronze → silver → gold steps (their SQL lives in `sql/`),
-//! publishing gold to PostgreSQL and Redis, report exports and retention, with a run ledger
-//! and a scheduler. The steps arrive with the pipeline issue; the lake they run on is `lake`.
+//! the formula registry they read, the run ledger and the per-step lock in PostgreSQL.
+
+mod error;
+mod formulas;
+mod functions;
+mod ledger;
+mod pipeline;
+mod steps;
+
+pub use error::{JobsError, Result};
+pub use formulas::Formulas;
+
+/// The shipped formula registry (`sql/formulas.toml`), as text.
+pub fn formulas_toml() -> &'static str {
+    formulas::DEFAULT
+}
+pub use ledger::{Ledger, LedgerEntry};
+pub use pipeline::{Pipeline, RunOptions, StepReport, StepStatus};
+pub use steps::{STEPS, Step, Write, select};

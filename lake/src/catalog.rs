@@ -62,6 +62,25 @@ pub struct TableId {
 }
 
 impl TableId {
+    // The tables code names directly (a test checks each is catalogued).
+    pub const INSTAGRAM_RAW: TableId = TableId { layer: Layer::Bronze, name: "instagram_raw" };
+    pub const FACEBOOK_RAW: TableId = TableId { layer: Layer::Bronze, name: "facebook_raw" };
+    pub const TIKTOK_RAW: TableId = TableId { layer: Layer::Bronze, name: "tiktok_raw" };
+    pub const TIKTOK_BUSINESS_RAW: TableId = TableId { layer: Layer::Bronze, name: "tiktok_business_raw" };
+    pub const GA4_RAW: TableId = TableId { layer: Layer::Bronze, name: "ga4_raw" };
+    pub const ACCOUNTS: TableId = TableId { layer: Layer::Silver, name: "accounts" };
+    pub const ACCOUNT_DAILY: TableId = TableId { layer: Layer::Silver, name: "account_daily" };
+    pub const POSTS: TableId = TableId { layer: Layer::Silver, name: "posts" };
+    pub const POST_METRICS: TableId = TableId { layer: Layer::Silver, name: "post_metrics" };
+    pub const COMMENTS: TableId = TableId { layer: Layer::Silver, name: "comments" };
+    pub const INSIGHTS: TableId = TableId { layer: Layer::Silver, name: "insights" };
+    pub const INFLUENCER_METRICS: TableId = TableId { layer: Layer::Gold, name: "influencer_metrics" };
+    pub const INFLUENCER_DAILY: TableId = TableId { layer: Layer::Gold, name: "influencer_daily" };
+    pub const BENCHMARKS: TableId = TableId { layer: Layer::Gold, name: "benchmarks" };
+    pub const SOCIAL_SCORE: TableId = TableId { layer: Layer::Gold, name: "social_score" };
+    pub const ANOMALY_FLAGS: TableId = TableId { layer: Layer::Gold, name: "anomaly_flags" };
+    pub const SENTIMENT: TableId = TableId { layer: Layer::Gold, name: "sentiment" };
+
     pub fn layer(self) -> Layer {
         self.layer
     }
@@ -522,6 +541,15 @@ mod tests {
                 assert!(!TableDef::column_comment(field).is_empty(), "{}.{} is undocumented", def.id, field.name());
             }
             assert_eq!(def.id.to_string().parse::<TableId>().unwrap(), def.id);
+        }
+    }
+
+    #[test]
+    fn named_tables_are_catalogued() {
+        for id in [TableId::INSTAGRAM_RAW, TableId::FACEBOOK_RAW, TableId::TIKTOK_RAW, TableId::TIKTOK_BUSINESS_RAW, TableId::GA4_RAW,
+                   TableId::ACCOUNTS, TableId::ACCOUNT_DAILY, TableId::POSTS, TableId::POST_METRICS, TableId::COMMENTS, TableId::INSIGHTS,
+                   TableId::INFLUENCER_METRICS, TableId::INFLUENCER_DAILY, TableId::BENCHMARKS, TableId::SOCIAL_SCORE, TableId::ANOMALY_FLAGS, TableId::SENTIMENT] {
+            assert!(tables().iter().any(|t| t.id == id), "{id} is not catalogued");
         }
     }
 

@@ -16,6 +16,7 @@ use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake::kernel::StructType;
 use deltalake::operations::vacuum::VacuumMode;
 use deltalake::protocol::SaveMode;
+use deltalake::TableProperty;
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
 use futures::StreamExt;
 use object_store::ObjectStore;
@@ -23,7 +24,7 @@ use object_store::path::Path as ObjectPath;
 use tracing::{debug, info, instrument};
 use url::Url;
 
-use crate::catalog::{TableDef, TableId, tables};
+use crate::catalog::{Layer, TableDef, TableId, tables};
 use crate::config::LakeConfig;
 use crate::error::{LakeError, Result};
 use crate::store::{self, LakeRoot};
@@ -208,8 +209,13 @@ impl Lake {
                 source: DeltaTableError::from(e),
             })?;
         let table = self.builder(id)?.build().map_err(|e| self.delta_error("create", id, e))?;
-        let created = table
-            .create()
+        let mut create = table.create();
+        if id.layer() == Layer::Bronze {
+            // The pipeline reads only what bronze gained since its last run, through the
+            // change data feed.
+            create = create.with_configuration_property(TableProperty::EnableChangeDataFeed, Some("true"));
+        }
+        let created = create
             .with_table_name(id.name())
             .with_comment(def.description)
             .with_columns(schema.fields().cloned())
@@ -333,6 +339,27 @@ impl Lake {
         let rows = (metrics.num_target_rows_inserted + metrics.num_target_rows_updated) as u64;
         debug!(inserted = metrics.num_target_rows_inserted, updated = metrics.num_target_rows_updated, "merged");
         Ok(WriteOutcome { version: current_version(&table), rows })
+    }
+
+    /// Replaces, in one commit, the rows matching a SQL predicate (all rows when there is none)
+    /// with `batches`: how a step that recomputes a day or a whole derived table publishes it,
+    /// so readers see the old rows or the new ones, never a mix.
+    #[instrument(skip(self, batches), fields(table = %id))]
+    pub async fn replace(&self, id: TableId, predicate: Option<&str>, batches: Vec<RecordBatch>) -> Result<WriteOutcome> {
+        let batches = conform(id.def(), batches)?;
+        let rows = row_count(&batches);
+        let table = self.table(id).await?;
+        let mut write = table
+            .write(batches)
+            .with_save_mode(SaveMode::Overwrite)
+            .with_commit_properties(commit_properties());
+        if let Some(predicate) = predicate {
+            write = write.with_replace_where(predicate.to_owned());
+        }
+        let table = write.await.map_err(|e| self.delta_error("replace", id, e))?;
+        let version = current_version(&table);
+        debug!(rows, version, predicate, "replaced");
+        Ok(WriteOutcome { version, rows })
     }
 
     /// Deletes the rows matching a SQL predicate, e.g. `account_id = '17841400000000001'`.

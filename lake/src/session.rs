@@ -9,7 +9,11 @@ use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
 use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{Expr, col, lit};
+use deltalake::delta_datafusion::DeltaCdfTableProvider;
 use futures::{StreamExt, TryStreamExt};
 
 use crate::catalog::{Layer, TableId, tables};
@@ -72,6 +76,37 @@ pub(crate) fn context(config: &LakeConfig) -> Result<SessionContext> {
 }
 
 impl Lake {
+    /// A session over the newest version of every table, except that each table named in
+    /// `since` shows only the rows committed after that version (from its change data feed):
+    /// how an incremental step reads just what bronze gained since its last run. The
+    /// session's versions still say up to which version each table was read.
+    pub async fn session_with_changes(&self, since: &BTreeMap<TableId, u64>) -> Result<LakeSession> {
+        let session = self.session().await?;
+        for (&id, &after) in since {
+            let Some(&latest) = session.versions.get(&id) else { continue };
+            let name = TableReference::full(CATALOG, id.layer().as_str(), id.name());
+            let schema = id.def().schema.clone();
+            let provider: Arc<dyn TableProvider> = if latest > after {
+                let table = self.table_as_of(id, AsOf::Version(latest)).await?;
+                let cdf = DeltaCdfTableProvider::try_new(table.scan_cdf().with_starting_version(after + 1))
+                    .map_err(|source| LakeError::Delta { operation: "read changes", table: id, location: self.table_url(id).to_string(), source })?;
+                let columns: Vec<Expr> = schema.fields().iter().map(|f| col(f.name())).collect();
+                // Appends and MERGE inserts are `insert`; updates also leave a post-image.
+                let inserted = session
+                    .ctx
+                    .read_table(Arc::new(cdf))?
+                    .filter(col("_change_type").in_list(vec![lit("insert"), lit("update_postimage")], false))?
+                    .select(columns)?;
+                inserted.into_view()
+            } else {
+                Arc::new(MemTable::try_new(schema, vec![vec![]])?)
+            };
+            session.ctx.deregister_table(name.clone())?;
+            session.ctx.register_table(name, provider)?;
+        }
+        Ok(session)
+    }
+
     /// A session over the newest version of every table that exists.
     pub async fn session(&self) -> Result<LakeSession> {
         self.session_as_of(&BTreeMap::new()).await

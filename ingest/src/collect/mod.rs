@@ -82,6 +82,7 @@ impl Collector {
     /// spent budget stops the account.
     pub async fn collect(&self, target: &Target) -> Result<Vec<String>, FetchError> {
         let mut notes = Vec::new();
+        let _ = self.sink.send(ToBronze::Answer(registry_answer(target))).await;
         match target.platform {
             Platform::Instagram => meta::instagram(self, target, &mut notes).await?,
             Platform::Facebook => meta::page(self, target, &mut notes).await?,
@@ -92,6 +93,28 @@ impl Collector {
             ga4::collect(self, target, &mut notes).await?;
         }
         Ok(notes)
+    }
+}
+
+/// The registry's declared attributes of an account as a bronze row (endpoint `registry`), so
+/// that silver can always be rebuilt from bronze alone. Unchanged declarations share a
+/// fingerprint and land once.
+fn registry_answer(target: &Target) -> crate::raw::RawAnswer {
+    let mut body = serde_json::to_value(&target.declared).expect("declared attributes serialise");
+    body["handle"] = serde_json::Value::String(target.handle.clone());
+    crate::raw::RawAnswer {
+        platform: match target.platform {
+            Platform::TiktokBusiness => Platform::Tiktok,
+            other => other,
+        },
+        endpoint: "registry",
+        api_version: "analisa/v1".into(),
+        account_ref: target.account_id.clone(),
+        request_path: "registry".into(),
+        http_status: 200,
+        fetched_at: Utc::now(),
+        rate_limit: None,
+        body: body.to_string(),
     }
 }
 

@@ -1,0 +1,275 @@
+//! Running steps: a session over the lake (only new bronze rows for incremental silver steps),
+//! the step's SQL, the result written to its table, and every step in the run ledger.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use analisa_lake::{Lake, LakeSession, Layer, TableId};
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::Date32Type;
+use chrono::NaiveDate;
+use secrecy::SecretString;
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::error::{JobsError, Result};
+use crate::formulas::{Formulas, sql_string};
+use crate::functions;
+use crate::ledger::{Finished, Ledger};
+use crate::steps::{Step, VIEWS, Write, render};
+
+/// The pipeline over one lake.
+#[derive(Clone)]
+pub struct Pipeline {
+    lake: Lake,
+    formulas: Formulas,
+    pseudonym_key: SecretString,
+}
+
+/// What `analisa jobs run` asks for.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub run_id: String,
+    pub steps: Vec<&'static Step>,
+    /// Read all of bronze and recompute gold even when nothing changed.
+    pub full: bool,
+    /// The day gold describes; by default the newest day in silver.account_daily.
+    pub as_of: Option<NaiveDate>,
+    /// Attempts per step before the run is given up (with exponential backoff between them).
+    pub attempts: u32,
+    pub backoff: Duration,
+}
+
+impl RunOptions {
+    pub fn new(steps: Vec<&'static Step>) -> Self {
+        Self {
+            run_id: format!("jobs-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")),
+            steps,
+            full: false,
+            as_of: None,
+            attempts: 3,
+            backoff: Duration::from_secs(2),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepStatus {
+    Succeeded,
+    /// Its inputs had not changed since its last successful run: nothing to do.
+    Unchanged,
+    /// Another scheduler holds the step's lock.
+    Locked,
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct StepReport {
+    pub step: &'static str,
+    pub status: StepStatus,
+    pub attempts: u32,
+    pub rows_in: u64,
+    pub rows_out: u64,
+    pub output_version: Option<u64>,
+    pub elapsed: Duration,
+}
+
+impl Pipeline {
+    pub fn new(lake: Lake, formulas: Formulas, pseudonym_key: SecretString) -> Self {
+        Self { lake, formulas, pseudonym_key }
+    }
+
+    pub fn lake(&self) -> &Lake {
+        &self.lake
+    }
+
+    /// Runs the chosen steps in order, each under its lock and in the ledger. A step that
+    /// still fails after its attempts stops the run (later steps would read stale inputs).
+    pub async fn run(&self, ledger: &Ledger, options: &RunOptions, progress: impl Fn(&StepReport)) -> Result<Vec<StepReport>> {
+        self.lake.init().await?;
+        let mut reports = Vec::new();
+        for step in &options.steps {
+            let started = Instant::now();
+            let span = info_span!("step", run_id = %options.run_id, step = step.name);
+            let report = async {
+                let Some(lock) = ledger.try_lock(step.name).await? else {
+                    info!("another scheduler is running this step; leaving it to them");
+                    return Ok::<_, JobsError>(StepReport { step: step.name, status: StepStatus::Locked, attempts: 0, rows_in: 0, rows_out: 0, output_version: None, elapsed: started.elapsed() });
+                };
+                let result = self.run_locked(ledger, step, options).await;
+                lock.release().await?;
+                let (status, attempts, finished) = result?;
+                Ok(StepReport { step: step.name, status, attempts, rows_in: finished.rows_in, rows_out: finished.rows_out, output_version: finished.output_version, elapsed: started.elapsed() })
+            }
+            .instrument(span)
+            .await?;
+            let failed = matches!(report.status, StepStatus::Failed(_));
+            progress(&report);
+            reports.push(report);
+            if failed {
+                break;
+            }
+        }
+        Ok(reports)
+    }
+
+    async fn run_locked(&self, ledger: &Ledger, step: &'static Step, options: &RunOptions) -> Result<(StepStatus, u32, Finished)> {
+        let as_of = match step.layer() {
+            Layer::Gold => Some(self.as_of(options.as_of).await?),
+            _ => None,
+        };
+        let previous = if options.full { None } else { ledger.last_success(step.name).await? };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            ledger.start(&options.run_id, step.name, options.full, as_of).await?;
+            let watermark = previous.as_ref().map(|p| (p.input_versions.clone(), p.as_of_date));
+            match self.execute(step, watermark, as_of, &options.run_id).await {
+                Ok(finished) => {
+                    ledger.succeed(&options.run_id, step.name, &finished).await?;
+                    let status = if finished.unchanged { StepStatus::Unchanged } else { StepStatus::Succeeded };
+                    return Ok((status, attempt, finished));
+                }
+                Err(error) => {
+                    let message = error.to_string();
+                    ledger.fail(&options.run_id, step.name, &message).await?;
+                    if attempt >= options.attempts.max(1) {
+                        warn!(attempt, error = %message, "step failed; giving up");
+                        return Ok((StepStatus::Failed(message), attempt, Finished::default()));
+                    }
+                    let pause = options.backoff * 2u32.pow(attempt - 1);
+                    warn!(attempt, error = %message, pause = ?pause, "step failed; trying again");
+                    tokio::time::sleep(pause).await;
+                }
+            }
+        }
+    }
+
+    /// The day gold describes: the one asked for, or the newest day silver has snapshots of.
+    pub async fn as_of(&self, asked: Option<NaiveDate>) -> Result<NaiveDate> {
+        if let Some(day) = asked {
+            return Ok(day);
+        }
+        let session = self.lake.session().await?;
+        let batches = session.sql("SELECT max(snapshot_date) FROM silver.account_daily").await?;
+        let newest = batches
+            .first()
+            .map(|b| b.column(0).as_primitive::<Date32Type>())
+            .filter(|a| a.is_valid(0))
+            .and_then(|a| a.value_as_date(0));
+        newest.ok_or_else(|| JobsError::Config("silver.account_daily is empty: run the silver steps (or pass --as-of)".into()))
+    }
+
+    /// Computes one step and writes its result, without the ledger. `watermark` is what the
+    /// last successful run read (and for which day): silver steps then read only newer bronze
+    /// rows, and any step whose inputs are unchanged does nothing.
+    pub async fn execute(&self, step: &'static Step, watermark: Option<(BTreeMap<String, u64>, Option<NaiveDate>)>, as_of: Option<NaiveDate>, run_id: &str) -> Result<Finished> {
+        let session = self.session(step, watermark.as_ref().map(|(v, _)| v)).await?;
+        let input_versions = self.input_versions(step, &session);
+        if let Some((previous, previous_day)) = &watermark
+            && *previous == input_versions
+            && *previous_day == as_of
+        {
+            return Ok(Finished { input_versions, unchanged: true, ..Finished::default() });
+        }
+        let rows_in = self.count_inputs(step, &session).await?;
+        let batches = self.compute_in(step, &session, as_of, run_id, &input_versions).await?;
+        let rows_out: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let outcome = match step.write {
+            Write::Upsert => self.lake.upsert(step.target, batches).await?,
+            Write::ReplaceDay(column) => {
+                let day = as_of.ok_or_else(|| JobsError::Config(format!("{} needs the day it describes", step.name)))?;
+                self.lake.replace(step.target, Some(&format!("{column} = '{day}'")), batches).await?
+            }
+            Write::ReplaceAll => self.lake.replace(step.target, None, batches).await?,
+        };
+        info!(rows_in, rows_out, version = outcome.version, "step written");
+        Ok(Finished { rows_in, rows_out, input_versions, output_version: Some(outcome.version), unchanged: false })
+    }
+
+    /// Computes one step on the lake as it is now, without writing: the golden tests' entry.
+    pub async fn compute(&self, step: &'static Step, as_of: Option<NaiveDate>, run_id: &str) -> Result<Vec<RecordBatch>> {
+        let session = self.session(step, None).await?;
+        let versions = self.input_versions(step, &session);
+        self.compute_in(step, &session, as_of, run_id, &versions).await
+    }
+
+    /// The Delta version of every input read, and for gold the registry's fingerprint: a
+    /// changed formula makes gold stale just as new data does.
+    fn input_versions(&self, step: &Step, session: &LakeSession) -> BTreeMap<String, u64> {
+        let mut versions: BTreeMap<String, u64> = step.inputs.iter().filter_map(|id| session.versions().get(id).map(|v| (id.to_string(), *v))).collect();
+        if step.layer() == Layer::Gold {
+            versions.insert("registry".into(), self.formulas.fingerprint());
+        }
+        versions
+    }
+
+    async fn session(&self, step: &Step, watermark: Option<&BTreeMap<String, u64>>) -> Result<LakeSession> {
+        // Silver steps read bronze incrementally; gold reads all of silver, because windows,
+        // cohorts and percentiles need every influencer and every day of history.
+        let since: BTreeMap<TableId, u64> = match (step.layer(), watermark) {
+            (Layer::Silver, Some(versions)) => step
+                .inputs
+                .iter()
+                .filter_map(|id| versions.get(&id.to_string()).map(|v| (*id, *v)))
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        let session = self.lake.session_with_changes(&since).await?;
+        functions::register(session.context(), &self.pseudonym_key).map_err(|source| JobsError::Query { step: step.name, source })?;
+        self.formulas.register(session.context(), analisa_lake::CATALOG)?;
+        Ok(session)
+    }
+
+    async fn count_inputs(&self, step: &'static Step, session: &LakeSession) -> Result<u64> {
+        let mut total = 0;
+        for id in step.inputs.iter().filter(|id| session.versions().contains_key(id)) {
+            let batches = session.sql(&format!("SELECT count(*) FROM {id}")).await?;
+            total += batches.first().map_or(0, |b| b.column(0).as_primitive::<arrow::datatypes::Int64Type>().value(0) as u64);
+        }
+        Ok(total)
+    }
+
+    async fn compute_in(&self, step: &'static Step, session: &LakeSession, as_of: Option<NaiveDate>, run_id: &str, input_versions: &BTreeMap<String, u64>) -> Result<Vec<RecordBatch>> {
+        let mut parameters = self.formulas.parameters();
+        parameters.insert("run_id".into(), sql_string(run_id));
+        parameters.insert("input_versions".into(), sql_string(&serde_json::to_string(input_versions).expect("versions serialise")));
+        if let Some(day) = as_of {
+            parameters.insert("as_of_date".into(), format!("DATE '{day}'"));
+        }
+        for (_, name, sql) in VIEWS.iter().filter(|(layer, _, _)| *layer == step.layer()) {
+            let view = format!("CREATE VIEW {name} AS {}", render(step.name, sql, &parameters)?);
+            session.context().sql(&view).await.map_err(|source| JobsError::Query { step: step.name, source })?;
+        }
+        let sql = step.render(&parameters)?;
+        let frame = session.context().sql(&sql).await.map_err(|source| JobsError::Query { step: step.name, source })?;
+        let batches = frame.collect().await.map_err(|source| JobsError::Query { step: step.name, source })?;
+        align(step, batches)
+    }
+}
+
+/// Casts the SQL result to the catalogued column types (DataFusion reads strings as Utf8View,
+/// counts come out as Int64, …); names and order must already match.
+fn align(step: &'static Step, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>> {
+    let schema = step.target.def().schema.clone();
+    batches
+        .into_iter()
+        .map(|batch| {
+            let got: Vec<&str> = batch.schema_ref().fields().iter().map(|f| f.name().as_str()).collect();
+            let want: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            if got != want {
+                return Err(JobsError::Shape { step: step.name, table: step.target, details: format!("columns are [{}], the table has [{}]", got.join(", "), want.join(", ")) });
+            }
+            let columns = schema
+                .fields()
+                .iter()
+                .zip(batch.columns())
+                .map(|(field, column)| {
+                    cast(column, field.data_type()).map_err(|e| JobsError::Shape { step: step.name, table: step.target, details: format!("column {}: {e}", field.name()) })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            RecordBatch::try_new_with_options(schema.clone(), columns, &arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())))
+                .map_err(|e| JobsError::Shape { step: step.name, table: step.target, details: e.to_string() })
+        })
+        .collect()
+}

@@ -1,0 +1,7 @@
+//! Integration tests of the pipeline: golden tests of the SQL on small fixtures, and runs on a
+//! simulated world collected by the real connectors.
+
+mod metrics;
+mod flags;
+mod score;
+mod support;

@@ -1,0 +1,108 @@
+//! `analisa jobs …`: the bronze → silver → gold pipeline and its ledger.
+
+use analisa_jobs::{Formulas, Ledger, Pipeline, RunOptions, StepStatus, select};
+use analisa_lake::Lake;
+use chrono::NaiveDate;
+use clap::Subcommand;
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+
+use crate::config::AppConfig;
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Run pipeline steps now (incremental unless --full) and print what each did.
+    Run {
+        /// all, silver, gold, or one step (e.g. social_score or gold.social_score).
+        #[arg(long, default_value = "all")]
+        step: String,
+        /// Read all of bronze again and recompute gold even if nothing changed.
+        #[arg(long)]
+        full: bool,
+        /// The day gold describes (default: the newest day with account snapshots).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        as_of: Option<NaiveDate>,
+        /// Attempts per step before giving up.
+        #[arg(long, default_value_t = 3)]
+        attempts: u32,
+    },
+    /// List the newest entries of the run ledger.
+    Runs {
+        #[arg(long, default_value_t = 30)]
+        limit: i64,
+    },
+}
+
+pub async fn run(command: JobsCommand, config: &AppConfig) -> anyhow::Result<()> {
+    let pool = crate::database::connect(config).await?;
+    let ledger = Ledger::new(pool);
+    match command {
+        JobsCommand::Run { step, full, as_of, attempts } => {
+            let key = config
+                .pipeline
+                .pseudonym_key
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("the pipeline needs pipeline.pseudonym_key (a long random string) to pseudonymise commenters"))?;
+            let formulas = Formulas::load(config.pipeline.formulas.as_deref())?;
+            let pipeline = Pipeline::new(Lake::open(&config.lake)?, formulas, key);
+            let mut options = RunOptions::new(select(&step)?);
+            options.full = full;
+            options.as_of = as_of;
+            options.attempts = attempts;
+            eprintln!("run {} ({} step(s){})", options.run_id, options.steps.len(), if full { ", full" } else { ", incremental" });
+            let reports = pipeline
+                .run(&ledger, &options, |report| {
+                    eprintln!("  {:<24} {:<10} {:>10} rows out  {:>6.1} s", report.step, status_word(&report.status), report.rows_out, report.elapsed.as_secs_f64());
+                })
+                .await?;
+            let mut table = Table::new();
+            table.load_preset(UTF8_FULL_CONDENSED).set_header(["step", "status", "attempts", "rows in", "rows out", "version", "seconds"]);
+            for r in &reports {
+                table.add_row([
+                    r.step.to_owned(),
+                    status_word(&r.status).to_owned(),
+                    r.attempts.to_string(),
+                    r.rows_in.to_string(),
+                    r.rows_out.to_string(),
+                    r.output_version.map_or_else(|| "-".into(), |v| v.to_string()),
+                    format!("{:.1}", r.elapsed.as_secs_f64()),
+                ]);
+            }
+            println!("{table}");
+            if let Some(failed) = reports.iter().find_map(|r| match &r.status {
+                StepStatus::Failed(message) => Some(format!("{}: {message}", r.step)),
+                _ => None,
+            }) {
+                anyhow::bail!("the run stopped at a failed step: {failed}");
+            }
+        }
+        JobsCommand::Runs { limit } => {
+            let mut table = Table::new();
+            table.load_preset(UTF8_FULL_CONDENSED).set_header(["run", "step", "status", "as of", "started", "seconds", "rows in", "rows out", "version", "error"]);
+            for e in ledger.recent(limit).await? {
+                table.add_row([
+                    e.run_id,
+                    e.step,
+                    e.status,
+                    e.as_of_date.map_or_else(String::new, |d| d.to_string()),
+                    e.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    e.finished_at.map_or_else(String::new, |f| format!("{:.1}", (f - e.started_at).num_milliseconds() as f64 / 1000.0)),
+                    e.rows_in.map_or_else(String::new, |n| n.to_string()),
+                    e.rows_out.map_or_else(String::new, |n| n.to_string()),
+                    e.output_version.map_or_else(String::new, |v| v.to_string()),
+                    e.error.unwrap_or_default(),
+                ]);
+            }
+            println!("{table}");
+        }
+    }
+    Ok(())
+}
+
+fn status_word(status: &StepStatus) -> &'static str {
+    match status {
+        StepStatus::Succeeded => "succeeded",
+        StepStatus::Unchanged => "unchanged",
+        StepStatus::Locked => "locked",
+        StepStatus::Failed(_) => "FAILED",
+    }
+}
