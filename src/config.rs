@@ -37,6 +37,8 @@ pub struct PipelineConfig {
     pub pseudonym_key: Option<SecretString>,
     /// A formula registry replacing the shipped `sql/formulas.toml` (to add a score variant).
     pub formulas: Option<PathBuf>,
+    /// When `analisa jobs schedule` runs what (`[[pipeline.schedules]]`).
+    pub schedules: Vec<analisa_jobs::ScheduleConfig>,
 }
 
 /// The `[ingest]` section.
@@ -127,8 +129,9 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        // The Delta kernel narrates every snapshot at info level; its warnings are what matter.
-        Self { format: LogFormat::Text, filter: "info,buoyant_kernel=warn,deltalake_core=warn".into() }
+        // The Delta kernel narrates every snapshot at info level, and MERGE warns of a metric
+        // it derives itself on every run: their warnings and errors are what matter.
+        Self { format: LogFormat::Text, filter: "info,buoyant_kernel=warn,deltalake_core=warn,deltalake_core::operations::merge=error".into() }
     }
 }
 

@@ -1,6 +1,7 @@
 //! `analisa jobs …`: the bronze → silver → gold pipeline and its ledger.
 
-use analisa_jobs::{Formulas, Ledger, Pipeline, RunOptions, StepStatus, select};
+use analisa_jobs::{CacheBus, Formulas, Ledger, Pipeline, RunOptions, Schedule, Scheduler, StepStatus, select};
+use secrecy::ExposeSecret;
 use analisa_lake::Lake;
 use chrono::NaiveDate;
 use clap::Subcommand;
@@ -25,6 +26,9 @@ pub enum JobsCommand {
         #[arg(long, default_value_t = 3)]
         attempts: u32,
     },
+    /// Run the configured schedules (`[[pipeline.schedules]]`) until stopped. Any number of
+    /// schedulers may run: each occurrence is run by one of them.
+    Schedule,
     /// List the newest entries of the run ledger.
     Runs {
         #[arg(long, default_value_t = 30)]
@@ -36,19 +40,20 @@ pub async fn run(command: JobsCommand, config: &AppConfig) -> anyhow::Result<()>
     let pool = crate::database::connect(config).await?;
     let ledger = Ledger::new(pool);
     match command {
+        JobsCommand::Schedule => {
+            let schedules = config.pipeline.schedules.iter().map(Schedule::parse).collect::<Result<Vec<_>, _>>()?;
+            anyhow::ensure!(!schedules.is_empty(), "no schedule is configured: add [[pipeline.schedules]] entries (name, cron, timezone, step)");
+            let scheduler = Scheduler::new(pipeline(config)?, ledger, schedules);
+            eprintln!("scheduler {} running {} schedule(s); stop with Ctrl-C", scheduler.identity, config.pipeline.schedules.len());
+            scheduler.run(crate::sim_cmd::shutdown_signal()).await?;
+        }
         JobsCommand::Run { step, full, as_of, attempts } => {
-            let key = config
-                .pipeline
-                .pseudonym_key
-                .clone()
-                .ok_or_else(|| anyhow::anyhow!("the pipeline needs pipeline.pseudonym_key (a long random string) to pseudonymise commenters"))?;
-            let formulas = Formulas::load(config.pipeline.formulas.as_deref())?;
-            let pipeline = Pipeline::new(Lake::open(&config.lake)?, formulas, key);
+            let pipeline = pipeline(config)?;
             let mut options = RunOptions::new(select(&step)?);
             options.full = full;
             options.as_of = as_of;
             options.attempts = attempts;
-            eprintln!("run {} ({} step(s){})", options.run_id, options.steps.len(), if full { ", full" } else { ", incremental" });
+            eprintln!("run {} ({} step(s){}{})", options.run_id, options.steps.len(), if options.publish { " and publish" } else { "" }, if full { ", full" } else { ", incremental" });
             let reports = pipeline
                 .run(&ledger, &options, |report| {
                     eprintln!("  {:<24} {:<10} {:>10} rows out  {:>6.1} s", report.step, status_word(&report.status), report.rows_out, report.elapsed.as_secs_f64());
@@ -96,6 +101,17 @@ pub async fn run(command: JobsCommand, config: &AppConfig) -> anyhow::Result<()>
         }
     }
     Ok(())
+}
+
+fn pipeline(config: &AppConfig) -> anyhow::Result<Pipeline> {
+    let key = config
+        .pipeline
+        .pseudonym_key
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("the pipeline needs pipeline.pseudonym_key (a long random string) to pseudonymise commenters"))?;
+    let formulas = Formulas::load(config.pipeline.formulas.as_deref())?;
+    let cache = CacheBus { url: config.redis.url.expose_secret().to_owned(), prefix: config.ingest.redis_prefix.clone() };
+    Ok(Pipeline::new(Lake::open(&config.lake)?, formulas, key).with_cache(cache))
 }
 
 fn status_word(status: &StepStatus) -> &'static str {

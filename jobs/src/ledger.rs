@@ -70,6 +70,26 @@ impl Ledger {
         Self { pool }
     }
 
+    /// The database the ledger (and the serving tables) live in.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Takes the step's lock, waiting up to `wait` for whoever holds it; None when it stayed
+    /// taken that long.
+    pub async fn lock(&self, step: &str, wait: std::time::Duration) -> Result<Option<StepLock>> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(lock) = self.try_lock(step).await? {
+                return Ok(Some(lock));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
     /// Takes the step's lock if nobody holds it; None when another scheduler runs the step.
     pub async fn try_lock(&self, step: &str) -> Result<Option<StepLock>> {
         let mut connection = self.pool.acquire().await?;

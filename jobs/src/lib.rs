@@ -6,6 +6,8 @@ mod formulas;
 mod functions;
 mod ledger;
 mod pipeline;
+mod publish;
+mod schedule;
 mod steps;
 
 pub use error::{JobsError, Result};
@@ -17,4 +19,6 @@ pub fn formulas_toml() -> &'static str {
 }
 pub use ledger::{Ledger, LedgerEntry};
 pub use pipeline::{Pipeline, RunOptions, StepReport, StepStatus};
-pub use steps::{STEPS, Step, Write, select};
+pub use publish::CacheBus;
+pub use schedule::{Occurrence, Schedule, ScheduleConfig, Scheduler};
+pub use steps::{STEPS, Selection, Step, Write, select};

@@ -16,7 +16,8 @@ use crate::error::{JobsError, Result};
 use crate::formulas::{Formulas, sql_string};
 use crate::functions;
 use crate::ledger::{Finished, Ledger};
-use crate::steps::{Step, VIEWS, Write, render};
+use crate::publish::{self, CacheBus};
+use crate::steps::{Selection, Step, VIEWS, Write, render};
 
 /// The pipeline over one lake.
 #[derive(Clone)]
@@ -24,13 +25,21 @@ pub struct Pipeline {
     lake: Lake,
     formulas: Formulas,
     pseudonym_key: SecretString,
+    cache: Option<CacheBus>,
 }
+
+/// The score formula whose result serving.influencers shows in its `score` column (every
+/// formula's result is in its `scores` JSON).
+const DEFAULT_SCORE: &str = "social_score/v1";
+const PUBLISH: &str = "publish";
 
 /// What `analisa jobs run` asks for.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub run_id: String,
     pub steps: Vec<&'static Step>,
+    /// Copy gold to the serving tables after the steps.
+    pub publish: bool,
     /// Read all of bronze and recompute gold even when nothing changed.
     pub full: bool,
     /// The day gold describes; by default the newest day in silver.account_daily.
@@ -38,17 +47,21 @@ pub struct RunOptions {
     /// Attempts per step before the run is given up (with exponential backoff between them).
     pub attempts: u32,
     pub backoff: Duration,
+    /// How long to wait for a step another process is running before leaving it to them.
+    pub lock_wait: Duration,
 }
 
 impl RunOptions {
-    pub fn new(steps: Vec<&'static Step>) -> Self {
+    pub fn new(selection: Selection) -> Self {
         Self {
             run_id: format!("jobs-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")),
-            steps,
+            steps: selection.steps,
+            publish: selection.publish,
             full: false,
             as_of: None,
             attempts: 3,
             backoff: Duration::from_secs(2),
+            lock_wait: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -76,7 +89,13 @@ pub struct StepReport {
 
 impl Pipeline {
     pub fn new(lake: Lake, formulas: Formulas, pseudonym_key: SecretString) -> Self {
-        Self { lake, formulas, pseudonym_key }
+        Self { lake, formulas, pseudonym_key, cache: None }
+    }
+
+    /// Where publications are announced to the API's cache.
+    pub fn with_cache(mut self, cache: CacheBus) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     pub fn lake(&self) -> &Lake {
@@ -88,18 +107,20 @@ impl Pipeline {
     pub async fn run(&self, ledger: &Ledger, options: &RunOptions, progress: impl Fn(&StepReport)) -> Result<Vec<StepReport>> {
         self.lake.init().await?;
         let mut reports = Vec::new();
-        for step in &options.steps {
+        let work: Vec<Option<&'static Step>> = options.steps.iter().copied().map(Some).chain(options.publish.then_some(None)).collect();
+        for step in work {
+            let name = step.map_or(PUBLISH, |s| s.name);
             let started = Instant::now();
-            let span = info_span!("step", run_id = %options.run_id, step = step.name);
+            let span = info_span!("step", run_id = %options.run_id, step = name);
             let report = async {
-                let Some(lock) = ledger.try_lock(step.name).await? else {
-                    info!("another scheduler is running this step; leaving it to them");
-                    return Ok::<_, JobsError>(StepReport { step: step.name, status: StepStatus::Locked, attempts: 0, rows_in: 0, rows_out: 0, output_version: None, elapsed: started.elapsed() });
+                let Some(lock) = ledger.lock(name, options.lock_wait).await? else {
+                    info!(waited = ?options.lock_wait, "another process kept running this step; leaving it to them");
+                    return Ok::<_, JobsError>(StepReport { step: name, status: StepStatus::Locked, attempts: 0, rows_in: 0, rows_out: 0, output_version: None, elapsed: started.elapsed() });
                 };
                 let result = self.run_locked(ledger, step, options).await;
                 lock.release().await?;
                 let (status, attempts, finished) = result?;
-                Ok(StepReport { step: step.name, status, attempts, rows_in: finished.rows_in, rows_out: finished.rows_out, output_version: finished.output_version, elapsed: started.elapsed() })
+                Ok(StepReport { step: name, status, attempts, rows_in: finished.rows_in, rows_out: finished.rows_out, output_version: finished.output_version, elapsed: started.elapsed() })
             }
             .instrument(span)
             .await?;
@@ -113,26 +134,32 @@ impl Pipeline {
         Ok(reports)
     }
 
-    async fn run_locked(&self, ledger: &Ledger, step: &'static Step, options: &RunOptions) -> Result<(StepStatus, u32, Finished)> {
-        let as_of = match step.layer() {
-            Layer::Gold => Some(self.as_of(options.as_of).await?),
-            _ => None,
+    /// One step (or the publication, `None`) under its lock, with retries and the ledger.
+    async fn run_locked(&self, ledger: &Ledger, step: Option<&'static Step>, options: &RunOptions) -> Result<(StepStatus, u32, Finished)> {
+        let name = step.map_or(PUBLISH, |s| s.name);
+        let as_of = match step.map(|s| s.layer()) {
+            Some(Layer::Silver) => None,
+            _ => Some(self.as_of(options.as_of).await?),
         };
-        let previous = if options.full { None } else { ledger.last_success(step.name).await? };
+        let previous = if options.full { None } else { ledger.last_success(name).await? };
         let mut attempt = 0;
         loop {
             attempt += 1;
-            ledger.start(&options.run_id, step.name, options.full, as_of).await?;
+            ledger.start(&options.run_id, name, options.full, as_of).await?;
             let watermark = previous.as_ref().map(|p| (p.input_versions.clone(), p.as_of_date));
-            match self.execute(step, watermark, as_of, &options.run_id).await {
+            let outcome = match step {
+                Some(step) => self.execute(step, watermark, as_of, &options.run_id).await,
+                None => self.publish(ledger, watermark, as_of.expect("publishing has a day"), &options.run_id).await,
+            };
+            match outcome {
                 Ok(finished) => {
-                    ledger.succeed(&options.run_id, step.name, &finished).await?;
+                    ledger.succeed(&options.run_id, name, &finished).await?;
                     let status = if finished.unchanged { StepStatus::Unchanged } else { StepStatus::Succeeded };
                     return Ok((status, attempt, finished));
                 }
                 Err(error) => {
                     let message = error.to_string();
-                    ledger.fail(&options.run_id, step.name, &message).await?;
+                    ledger.fail(&options.run_id, name, &message).await?;
                     if attempt >= options.attempts.max(1) {
                         warn!(attempt, error = %message, "step failed; giving up");
                         return Ok((StepStatus::Failed(message), attempt, Finished::default()));
@@ -185,6 +212,42 @@ impl Pipeline {
         };
         info!(rows_in, rows_out, version = outcome.version, "step written");
         Ok(Finished { rows_in, rows_out, input_versions, output_version: Some(outcome.version), unchanged: false })
+    }
+
+    /// Copies gold as of `as_of` to the serving tables in one transaction, records the lake
+    /// versions with it, then tells the API's cache. History rows are copied only where gold
+    /// changed them since the last publication.
+    pub async fn publish(&self, ledger: &Ledger, watermark: Option<(BTreeMap<String, u64>, Option<NaiveDate>)>, as_of: NaiveDate, run_id: &str) -> Result<Finished> {
+        let session = self.lake.session().await?;
+        let input_versions: BTreeMap<String, u64> = publish::SOURCES.iter().filter_map(|id| session.versions().get(id).map(|v| (id.to_string(), *v))).collect();
+        if let Some((previous, previous_day)) = &watermark
+            && *previous == input_versions
+            && *previous_day == Some(as_of)
+        {
+            return Ok(Finished { input_versions, unchanged: true, ..Finished::default() });
+        }
+        let daily_since: BTreeMap<TableId, u64> = watermark
+            .as_ref()
+            .and_then(|(versions, _)| versions.get(&TableId::INFLUENCER_DAILY.to_string()))
+            .map(|v| BTreeMap::from([(TableId::INFLUENCER_DAILY, *v)]))
+            .unwrap_or_default();
+        let daily_changes = self.lake.session_with_changes(&daily_since).await?;
+        self.formulas.register(session.context(), analisa_lake::CATALOG)?;
+        let mut parameters = self.formulas.parameters();
+        parameters.insert("as_of_date".into(), format!("DATE '{as_of}'"));
+        parameters.insert("default_score".into(), sql_string(DEFAULT_SCORE));
+        for (_, name, sql) in VIEWS.iter().filter(|(layer, _, _)| *layer == Layer::Gold) {
+            let view = format!("CREATE VIEW {name} AS {}", render(PUBLISH, sql, &parameters)?);
+            session.context().sql(&view).await.map_err(|source| JobsError::Query { step: PUBLISH, source })?;
+        }
+        let influencers = render(PUBLISH, include_str!("../../sql/publish/influencers.sql"), &parameters)?;
+        let posts = render(PUBLISH, include_str!("../../sql/publish/posts.sql"), &parameters)?;
+        let snapshot = publish::snapshot(&session, &daily_changes, &influencers, &posts, as_of).await?;
+        let mut published = publish::write(ledger.pool(), &snapshot, run_id, as_of, &input_versions).await?;
+        if let Some(bus) = &self.cache {
+            published.cache_invalidated = publish::invalidate(bus, published.publication_id).await;
+        }
+        Ok(Finished { rows_in: 0, rows_out: published.rows.values().sum(), input_versions, output_version: Some(published.publication_id as u64), unchanged: false })
     }
 
     /// Computes one step on the lake as it is now, without writing: the golden tests' entry.

@@ -82,18 +82,26 @@ pub const STEPS: &[Step] = &[
     Step { name: "gold.social_score", target: TableId::SOCIAL_SCORE, sql: include_str!("../../sql/gold/social_score.sql"), write: Write::ReplaceDay("as_of_date"), inputs: &[TableId::INFLUENCER_METRICS, TableId::ANOMALY_FLAGS, TableId::SENTIMENT, TableId::INFLUENCER_DAILY] },
 ];
 
+/// What a run does: SQL steps in order, then (maybe) the publication.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub steps: Vec<&'static Step>,
+    pub publish: bool,
+}
+
 /// What `--step` may name: all, silver, gold, publish or one step (with or without its layer).
-pub fn select(name: &str) -> Result<Vec<&'static Step>> {
-    let chosen: Vec<&Step> = match name {
-        "all" => STEPS.iter().collect(),
-        "silver" => STEPS.iter().filter(|s| s.layer() == Layer::Silver).collect(),
-        "gold" => STEPS.iter().filter(|s| s.layer() == Layer::Gold).collect(),
-        one => STEPS.iter().filter(|s| s.name == one || s.name.split_once('.').is_some_and(|(_, n)| n == one)).collect(),
+pub fn select(name: &str) -> Result<Selection> {
+    let (steps, publish): (Vec<&Step>, bool) = match name {
+        "all" => (STEPS.iter().collect(), true),
+        "silver" => (STEPS.iter().filter(|s| s.layer() == Layer::Silver).collect(), false),
+        "gold" => (STEPS.iter().filter(|s| s.layer() == Layer::Gold).collect(), false),
+        "publish" => (Vec::new(), true),
+        one => (STEPS.iter().filter(|s| s.name == one || s.name.split_once('.').is_some_and(|(_, n)| n == one)).collect(), false),
     };
-    if chosen.is_empty() {
+    if steps.is_empty() && !publish {
         return Err(JobsError::UnknownStep(name.to_owned(), STEPS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")));
     }
-    Ok(chosen)
+    Ok(Selection { steps, publish })
 }
 
 #[cfg(test)]
@@ -109,9 +117,12 @@ mod tests {
 
     #[test]
     fn steps_are_selected_by_layer_or_name() {
-        assert_eq!(select("silver").unwrap().len(), 6);
-        assert_eq!(select("social_score").unwrap()[0].name, "gold.social_score");
-        assert_eq!(select("gold.benchmarks").unwrap().len(), 1);
+        assert_eq!(select("silver").unwrap().steps.len(), 6);
+        assert_eq!(select("social_score").unwrap().steps[0].name, "gold.social_score");
+        assert_eq!(select("gold.benchmarks").unwrap().steps.len(), 1);
+        let publish = select("publish").unwrap();
+        assert!(publish.publish && publish.steps.is_empty());
+        assert!(select("all").unwrap().publish && !select("gold").unwrap().publish);
         assert!(select("nonsense").unwrap_err().to_string().contains("gold.social_score"));
     }
 

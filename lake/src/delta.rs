@@ -210,9 +210,9 @@ impl Lake {
             })?;
         let table = self.builder(id)?.build().map_err(|e| self.delta_error("create", id, e))?;
         let mut create = table.create();
-        if id.layer() == Layer::Bronze {
-            // The pipeline reads only what bronze gained since its last run, through the
-            // change data feed.
+        if id.layer() == Layer::Bronze || id == TableId::INFLUENCER_DAILY {
+            // The pipeline reads only what bronze gained since its last run, and publishing
+            // copies only the history rows that changed, through the change data feed.
             create = create.with_configuration_property(TableProperty::EnableChangeDataFeed, Some("true"));
         }
         let created = create

@@ -2,6 +2,8 @@
 -- says) and every benchmarked metric: members with a value, p10, p25, p50, p75, p90 (linear
 -- interpolation between order statistics) and the mean. Kept per run date, so comparisons
 -- "as of" a past day read that day's rows.
+-- Means and sums of fractions are taken over DECIMAL(38, 18): a float sum depends on the order
+-- rows arrive in, a decimal one does not, so a rerun gives bit-identical results.
 WITH members AS (
     SELECT DISTINCT cohort_platform, cohort_niche, cohort_tier, widened, cohort, platform, account_id
     FROM gold.cohort_members
@@ -40,7 +42,7 @@ SELECT ${as_of_date} AS run_date,
        percentile_cont(0.50) WITHIN GROUP (ORDER BY value) AS p50,
        percentile_cont(0.75) WITHIN GROUP (ORDER BY value) AS p75,
        percentile_cont(0.90) WITHIN GROUP (ORDER BY value) AS p90,
-       AVG(value) AS mean,
+       CAST(AVG(CAST(value AS DECIMAL(38, 18))) AS DOUBLE) AS mean,
        ${metrics.version} AS formula_version,
        ${run_id} AS run_id
 FROM values_long

@@ -1,6 +1,8 @@
 -- gold.influencer_daily: the day-by-day history charts draw, up to ${as_of_date}: followers and
 -- follows of each snapshot, the change since the previous snapshot, and the posts published
 -- that day with their newest counters and mean ER ((likes + comments) ÷ followers_at_publish).
+-- Means and sums of fractions are taken over DECIMAL(38, 18): a float sum depends on the order
+-- rows arrive in, a decimal one does not, so a rerun gives bit-identical results.
 WITH days AS (
     SELECT platform, account_id, snapshot_date AS date, followers, follows,
            followers - LAG(followers) OVER (PARTITION BY platform, account_id ORDER BY snapshot_date) AS follower_delta
@@ -9,7 +11,7 @@ WITH days AS (
 ),
 posted AS (
     SELECT platform, account_id, published_date AS date, COUNT(*) AS posts,
-           SUM(likes) AS likes, SUM(comments) AS comments, SUM(views) AS views, AVG(er_followers) AS er_daily
+           SUM(likes) AS likes, SUM(comments) AS comments, SUM(views) AS views, CAST(AVG(CAST(er_followers AS DECIMAL(38, 18))) AS DOUBLE) AS er_daily
     FROM silver.post_engagement
     GROUP BY platform, account_id, published_date
 )

@@ -5,6 +5,8 @@
 -- Windows: the ER window is the posts of the last ${metrics.window_days} days (pinned posts and
 -- stories excluded, at least ${metrics.min_posts}); er_views takes the last
 -- ${metrics.video_window} videos with views.
+-- Means and sums of fractions are taken over DECIMAL(38, 18): a float sum depends on the order
+-- rows arrive in, a decimal one does not, so a rerun gives bit-identical results.
 WITH latest AS (
     SELECT platform, account_id, followers,
            ROW_NUMBER() OVER (PARTITION BY platform, account_id ORDER BY snapshot_date DESC) AS pick
@@ -47,25 +49,28 @@ window_stats AS (
     SELECT platform, account_id,
            COUNT(*) AS posts,
            COUNT(er_followers) AS er_followers_posts,
-           AVG(er_followers) AS er_mean,
+           CAST(AVG(CAST(er_followers AS DECIMAL(38, 18))) AS DOUBLE) AS er_mean,
            median(er_followers) AS er_median,
            COUNT(er_full) AS full_posts,
-           AVG(er_full) AS er_full,
+           CAST(AVG(CAST(er_full AS DECIMAL(38, 18))) AS DOUBLE) AS er_full,
            COUNT(er_reach) AS reach_posts,
-           AVG(er_reach) AS er_reach,
-           AVG(CAST(likes AS DOUBLE)) AS avg_likes,
+           CAST(AVG(CAST(er_reach AS DECIMAL(38, 18))) AS DOUBLE) AS er_reach,
+           CAST(AVG(CAST(CAST(likes AS DOUBLE) AS DECIMAL(38, 18))) AS DOUBLE) AS avg_likes,
            median(CAST(likes AS DOUBLE)) AS median_likes,
-           AVG(CAST(comments AS DOUBLE)) AS avg_comments,
+           CAST(AVG(CAST(CAST(comments AS DOUBLE) AS DECIMAL(38, 18))) AS DOUBLE) AS avg_comments,
            median(CAST(comments AS DOUBLE)) AS median_comments,
            COUNT(CASE WHEN media_type = 'video' AND views > 0 THEN 1 END) AS videos,
-           AVG(CASE WHEN media_type = 'video' AND views > 0 THEN CAST(views AS DOUBLE) END) AS avg_views,
+           CAST(AVG(CAST(CASE WHEN media_type = 'video' AND views > 0 THEN CAST(views AS DOUBLE) END AS DECIMAL(38, 18))) AS DOUBLE) AS avg_views,
            median(CASE WHEN media_type = 'video' AND views > 0 THEN CAST(views AS DOUBLE) END) AS median_views,
-           AVG(CAST(reach AS DOUBLE)) AS mean_reach,
-           AVG(CAST(impressions AS DOUBLE)) AS mean_impressions,
-           AVG(CASE WHEN is_sponsored THEN 1.0 ELSE 0.0 END) AS sponsored_share,
-           AVG(CASE WHEN is_sponsored THEN er_followers END) AS er_sponsored,
-           AVG(CASE WHEN NOT is_sponsored THEN er_followers END) AS er_organic,
-           stddev_samp(gap_days) AS gap_stddev
+           CAST(AVG(CAST(CAST(reach AS DOUBLE) AS DECIMAL(38, 18))) AS DOUBLE) AS mean_reach,
+           CAST(AVG(CAST(CAST(impressions AS DOUBLE) AS DECIMAL(38, 18))) AS DOUBLE) AS mean_impressions,
+           CAST(AVG(CAST(CASE WHEN is_sponsored THEN 1.0 ELSE 0.0 END AS DECIMAL(38, 18))) AS DOUBLE) AS sponsored_share,
+           CAST(AVG(CAST(CASE WHEN is_sponsored THEN er_followers END AS DECIMAL(38, 18))) AS DOUBLE) AS er_sponsored,
+           CAST(AVG(CAST(CASE WHEN NOT is_sponsored THEN er_followers END AS DECIMAL(38, 18))) AS DOUBLE) AS er_organic,
+           -- Sample standard deviation from exact sums (see above).
+           sqrt(CAST((SUM(CAST(gap_days AS DECIMAL(38, 9)) * CAST(gap_days AS DECIMAL(38, 9)))
+                      - SUM(CAST(gap_days AS DECIMAL(38, 9))) * SUM(CAST(gap_days AS DECIMAL(38, 9))) / COUNT(gap_days))
+                     / NULLIF(COUNT(gap_days) - 1, 0) AS DOUBLE)) AS gap_stddev
     FROM (
         SELECT *,
                CAST(to_unixtime(published_at) - to_unixtime(LAG(published_at) OVER (PARTITION BY platform, account_id ORDER BY published_at, post_id)) AS DOUBLE) / 86400 AS gap_days
@@ -80,7 +85,7 @@ videos AS (
     WHERE media_type = 'video' AND er_views IS NOT NULL AND NOT is_pinned
 ),
 video_stats AS (
-    SELECT platform, account_id, COUNT(*) AS er_views_posts, AVG(er_views) AS er_views
+    SELECT platform, account_id, COUNT(*) AS er_views_posts, CAST(AVG(CAST(er_views AS DECIMAL(38, 18))) AS DOUBLE) AS er_views
     FROM videos
     WHERE n <= ${metrics.video_window}
     GROUP BY platform, account_id
@@ -88,8 +93,8 @@ video_stats AS (
 -- Mean engagements per post of days 1–90 and 91–180 before as_of_date.
 halves AS (
     SELECT platform, account_id,
-           AVG(CASE WHEN published_day > CAST(${as_of_date} AS INT) - 90 THEN engagements END) AS recent,
-           AVG(CASE WHEN published_day <= CAST(${as_of_date} AS INT) - 90 THEN engagements END) AS earlier
+           CAST(AVG(CAST(CASE WHEN published_day > CAST(${as_of_date} AS INT) - 90 THEN engagements END AS DECIMAL(38, 18))) AS DOUBLE) AS recent,
+           CAST(AVG(CAST(CASE WHEN published_day <= CAST(${as_of_date} AS INT) - 90 THEN engagements END AS DECIMAL(38, 18))) AS DOUBLE) AS earlier
     FROM silver.post_engagement
     WHERE NOT is_pinned AND published_day > CAST(${as_of_date} AS INT) - 180
     GROUP BY platform, account_id

@@ -110,8 +110,11 @@ weighted AS (
     JOIN components c ON c.component = w.component
 ),
 totals AS (
-    SELECT formula_id, formula_version, platform, account_id, SUM(weight) AS weight_with_data,
-           SUM(weight * percentile) / SUM(weight) AS score, COUNT(*) AS present
+    -- Exact sums (DECIMAL), so the score does not depend on the order components arrive in.
+    SELECT formula_id, formula_version, platform, account_id,
+           CAST(SUM(CAST(weight AS DECIMAL(38, 15))) AS DOUBLE) AS weight_with_data,
+           CAST(SUM(CAST(weight AS DECIMAL(38, 15)) * CAST(percentile AS DECIMAL(38, 15))) AS DOUBLE)
+               / CAST(SUM(CAST(weight AS DECIMAL(38, 15))) AS DOUBLE) AS score, COUNT(*) AS present
     FROM weighted
     GROUP BY formula_id, formula_version, platform, account_id
 ),

@@ -2,6 +2,8 @@
 //! simulated world collected by the real connectors.
 
 mod metrics;
+mod runs;
 mod flags;
 mod score;
 mod support;
+mod world;

@@ -38,9 +38,19 @@ pub fn formulas_with_cohort_min(members: u32) -> Formulas {
 /// Appends rows given as a SELECT naming some of the table's columns; the others are null
 /// (and must be nullable).
 pub async fn put(lake: &Lake, table: &str, select: &str) {
+    let batches = SessionContext::new().sql(select).await.unwrap().collect().await.unwrap();
+    append(lake, table, batches).await;
+}
+
+/// Appends the result of a query over the lake itself.
+pub async fn put_from_lake(lake: &Lake, table: &str, select: &str) {
+    let batches = lake.session().await.unwrap().sql(select).await.unwrap();
+    append(lake, table, batches).await;
+}
+
+async fn append(lake: &Lake, table: &str, batches: Vec<RecordBatch>) {
     let id: TableId = table.parse().unwrap();
     let schema = id.def().schema.clone();
-    let batches = SessionContext::new().sql(select).await.unwrap().collect().await.unwrap();
     let batches: Vec<RecordBatch> = batches
         .into_iter()
         .map(|batch| {
