@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use std::time::Duration;
 
-use analisa_ingest::{Governor, Platform, Queue, QueueConfig, RunOptions, Target, Task, WorkerOptions, load_targets, run, work};
+use analisa_ingest::{Governor, Platform, Queue, QueueConfig, RunOptions, Scope, Target, Task, WorkerOptions, load_targets, run, work};
 use secrecy::ExposeSecret;
 use analisa_lake::Lake;
 use clap::Subcommand;
@@ -76,6 +76,9 @@ pub enum IngestCommand {
     Enqueue {
         #[command(flatten)]
         selection: Selection,
+        /// full, or profile: the cheap daily snapshot of tracked accounts.
+        #[arg(long, value_enum, default_value = "full")]
+        scope: ScopeArg,
     },
     /// Receive Meta and TikTok webhooks: verify, land in bronze, enqueue a targeted refresh.
     Webhooks {
@@ -115,13 +118,31 @@ pub enum IngestCommand {
         /// Accounts collected at once.
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
+        /// full (profile, media, comments, insights) or profile (the daily follower snapshot).
+        #[arg(long, value_enum, default_value = "full")]
+        scope: ScopeArg,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ScopeArg {
+    Full,
+    Profile,
+}
+
+impl From<ScopeArg> for Scope {
+    fn from(scope: ScopeArg) -> Self {
+        match scope {
+            ScopeArg::Full => Scope::Full,
+            ScopeArg::Profile => Scope::Profile,
+        }
+    }
 }
 
 pub async fn run_command(command: IngestCommand, config: &AppConfig) -> anyhow::Result<()> {
     match command {
-        IngestCommand::Enqueue { selection } => {
-            let tasks: Vec<Task> = selection.targets()?.into_iter().map(|t| Task { platform: t.platform, account_id: t.account_id, attempt: 0 }).collect();
+        IngestCommand::Enqueue { selection, scope } => {
+            let tasks: Vec<Task> = selection.targets()?.into_iter().map(|t| Task { platform: t.platform, account_id: t.account_id, attempt: 0, scope: scope.into() }).collect();
             let queue = Queue::connect(config.redis.url.expose_secret(), config.ingest.queue()).await?;
             println!("enqueued {} task(s)", queue.enqueue(&tasks).await?);
         }
@@ -166,13 +187,13 @@ pub async fn run_command(command: IngestCommand, config: &AppConfig) -> anyhow::
                 }
             }
         }
-        IngestCommand::Run { selection, concurrency } => {
+        IngestCommand::Run { selection, concurrency, scope } => {
             let targets = selection.targets()?;
             let lake = Lake::open(&config.lake)?;
             lake.init().await?;
             let governor = Governor::connect(config.redis.url.expose_secret(), config.ingest.budgets, &config.ingest.governor_prefix()).await?;
             let bar = ProgressBar::new(targets.len() as u64).with_style(ProgressStyle::with_template("{spinner} collecting [{bar:40}] {pos}/{len} accounts ({elapsed})").expect("valid template"));
-            let options = RunOptions { concurrency, governor: Some(governor), ..RunOptions::default() };
+            let options = RunOptions { concurrency, governor: Some(governor), scope: scope.into(), ..RunOptions::default() };
             let summary = run(&lake, &config.platforms, targets, options, |done| bar.set_position(done as u64)).await?;
             bar.finish_and_clear();
             let answers: u64 = summary.answers.values().sum();

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 use tracing::{debug, warn};
@@ -114,12 +114,31 @@ enum Verdict {
     Refused(String),
 }
 
+/// What time a collection believes it is: the system clock, or a fixed instant when replaying
+/// or simulating a past day (answers are stamped with it, and insight windows end on its day).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Clock {
+    #[default]
+    System,
+    At(DateTime<Utc>),
+}
+
+impl Clock {
+    pub fn now(self) -> DateTime<Utc> {
+        match self {
+            Clock::System => Utc::now(),
+            Clock::At(at) => at,
+        }
+    }
+}
+
 /// The HTTP side of every connector.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
     policy: RetryPolicy,
     governor: Option<Governor>,
+    clock: Clock,
 }
 
 const RATE_LIMIT_HEADERS: [&str; 6] = ["x-app-usage", "x-business-use-case-usage", "x-page-usage", "x-ad-account-usage", "retry-after", "x-fb-ads-insights-throttle"];
@@ -127,7 +146,17 @@ const RATE_LIMIT_HEADERS: [&str; 6] = ["x-app-usage", "x-business-use-case-usage
 impl Fetcher {
     pub fn new(policy: RetryPolicy, governor: Option<Governor>) -> Self {
         let client = reqwest::Client::builder().timeout(policy.timeout).user_agent(concat!("analisa/", env!("CARGO_PKG_VERSION"))).build().expect("a TLS backend is compiled in");
-        Self { client, policy, governor }
+        Self { client, policy, governor, clock: Clock::System }
+    }
+
+    /// Collect as of another time than now (see [`Clock`]).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     pub async fn fetch(&self, call: &Call) -> Result<Fetched, FetchError> {
@@ -171,7 +200,7 @@ impl Fetcher {
                 account_ref: call.account_ref.clone(),
                 request_path: redact(&call.url),
                 http_status: status,
-                fetched_at: Utc::now(),
+                fetched_at: self.clock.now(),
                 rate_limit: rate_limit_json(&headers),
                 body: crate::raw::redact_body(&body),
             };

@@ -24,7 +24,8 @@ pub mod run;
 mod target;
 pub mod webhooks;
 
-pub use fetch::RetryPolicy;
+pub use collect::Scope;
+pub use fetch::{Clock, RetryPolicy};
 pub use governor::{Budgets, Governor, GovernorError};
 pub use platforms::{Platform, PlatformConfig, PlatformsConfig};
 pub use queue::{Queue, QueueConfig, QueueError, Task, WorkerOptions, work};

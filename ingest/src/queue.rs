@@ -15,7 +15,7 @@ use tokio::sync::{Semaphore, mpsc};
 
 use tracing::{Instrument, info, info_span, warn};
 
-use crate::collect::Collector;
+use crate::collect::{Collector, Scope};
 use crate::fetch::{Fetcher, RetryPolicy};
 use crate::governor::Governor;
 use crate::platforms::{Platform, PlatformsConfig};
@@ -30,6 +30,9 @@ pub struct Task {
     /// 0 for the first delivery; re-enqueued failures count up.
     #[serde(default)]
     pub attempt: u32,
+    /// What to collect: everything, or the daily profile snapshot of tracked accounts.
+    #[serde(default)]
+    pub scope: Scope,
 }
 
 /// Names and limits of the queue.
@@ -266,7 +269,7 @@ pub async fn work(queue: Queue, lake: Lake, platforms: PlatformsConfig, targets:
                     };
                     // A task is acknowledged only once its answers are in bronze; a crash before
                     // that runs it again, and fingerprints keep the second landing empty.
-                    let outcome = match collector.collect(target).await {
+                    let outcome = match collector.collect(target, task.scope).await {
                         Ok(_) => collector.flushed().await,
                         Err(error) => Err(error.to_string()),
                     };

@@ -9,8 +9,8 @@ use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, info_span, warn, Instrument};
 
-use crate::collect::Collector;
-use crate::fetch::{Fetcher, RetryPolicy};
+use crate::collect::{Collector, Scope};
+use crate::fetch::{Clock, Fetcher, RetryPolicy};
 use crate::governor::Governor;
 use crate::platforms::{Platform, PlatformsConfig};
 use crate::raw::{RawAnswer, bronze_table, to_batch};
@@ -26,11 +26,13 @@ pub struct RunOptions {
     pub retry: RetryPolicy,
     /// The shared budget keeper; without it only the platforms' own refusals slow a run.
     pub governor: Option<Governor>,
+    pub scope: Scope,
+    pub clock: Clock,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { run_id: format!("ingest-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")), concurrency: 8, retry: RetryPolicy::default(), governor: None }
+        Self { run_id: format!("ingest-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")), concurrency: 8, retry: RetryPolicy::default(), governor: None, scope: Scope::Full, clock: Clock::System }
     }
 }
 
@@ -60,7 +62,7 @@ pub enum IngestError {
 /// Collects `targets` and lands every answer in bronze. `progress` hears of each account done.
 pub async fn run(lake: &Lake, platforms: &PlatformsConfig, targets: Vec<Target>, options: RunOptions, progress: impl Fn(usize) + Send + Sync) -> Result<RunSummary, IngestError> {
     let (sink, answers) = mpsc::channel::<ToBronze>(4_096);
-    let collector = Arc::new(Collector::new(Fetcher::new(options.retry, options.governor.clone()), platforms.clone(), sink));
+    let collector = Arc::new(Collector::new(Fetcher::new(options.retry, options.governor.clone()).with_clock(options.clock), platforms.clone(), sink));
     let writer = tokio::spawn(write_bronze(lake.clone(), options.run_id.clone(), answers));
     let mut summary = RunSummary { run_id: options.run_id.clone(), accounts: targets.len(), ..RunSummary::default() };
     let mut done = 0;
@@ -68,7 +70,7 @@ pub async fn run(lake: &Lake, platforms: &PlatformsConfig, targets: Vec<Target>,
         let collector = collector.clone();
         let span = info_span!("collect", platform = %target.platform, account = %target.account_id);
         async move {
-            let result = collector.collect(&target).await;
+            let result = collector.collect(&target, options.scope).await;
             (target, result)
         }
         .instrument(span)

@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
 use crate::platforms::Platform;
+use crate::collect::Scope;
 use crate::queue::{Queue, Task};
 
 /// Secrets the receivers check deliveries with.
@@ -98,7 +99,7 @@ async fn meta_event(State(receiver): State<Arc<Receiver>>, headers: HeaderMap, b
         let field = changes.first().and_then(|c| c["field"].as_str()).map(str::to_owned);
         rows.push(EventRow { platform, object: event["object"].as_str().map(str::to_owned), field, account: account.clone() });
         if let Some(account) = account {
-            tasks.push(Task { platform: if platform == "facebook" { Platform::Facebook } else { Platform::Instagram }, account_id: account, attempt: 0 });
+            tasks.push(Task { platform: if platform == "facebook" { Platform::Facebook } else { Platform::Instagram }, account_id: account, attempt: 0, scope: Scope::Full });
         }
     }
     if rows.is_empty() {
@@ -140,7 +141,7 @@ async fn tiktok_event(State(receiver): State<Arc<Receiver>>, headers: HeaderMap,
     // A removed authorisation needs no refresh (there is nothing left to read).
     let tasks = match (event["event"].as_str(), account) {
         (Some("authorization.removed"), _) | (_, None) => Vec::new(),
-        (_, Some(account)) => vec![Task { platform: Platform::Tiktok, account_id: account, attempt: 0 }],
+        (_, Some(account)) => vec![Task { platform: Platform::Tiktok, account_id: account, attempt: 0, scope: Scope::Full }],
     };
     store(&receiver, &body, rows, tasks).await
 }

@@ -55,6 +55,8 @@ pub struct Tier {
 #[serde(deny_unknown_fields)]
 pub struct FlagRules {
     pub version: String,
+    pub viral_explains_up_to: f64,
+    pub min_spike_gain: i64,
     pub penalties: BTreeMap<String, f64>,
 }
 
@@ -139,6 +141,8 @@ impl Formulas {
             ("metrics.cpm_usd".to_owned(), format!("{:?}", m.cpm_usd)),
             ("metrics.cohort_min_members".to_owned(), m.cohort_min_members.to_string()),
             ("flags.version".to_owned(), sql_string(&self.flags.version)),
+            ("flags.viral_explains_up_to".to_owned(), format!("{:?}", self.flags.viral_explains_up_to)),
+            ("flags.min_spike_gain".to_owned(), self.flags.min_spike_gain.to_string()),
         ])
     }
 

@@ -218,7 +218,7 @@ fn table(
 /// The columns every raw answer carries, whatever the platform.
 fn raw_response_columns() -> Vec<Field> {
     vec![
-        req("request_fingerprint", utf8(), "SHA-256 of platform, request path and body: the same page landed twice is recognised"),
+        req("request_fingerprint", utf8(), "SHA-256 of platform, request path and body: the same page landed twice in a day is recognised"),
         req("ingest_run_id", utf8(), "The ingest run that fetched it"),
         req("platform", utf8(), "instagram, facebook, tiktok, tiktok_business or ga4"),
         req("endpoint", utf8(), "Logical endpoint, e.g. ig_user, media, media_insights, comments, page_posts, video_list, run_report"),
@@ -234,7 +234,10 @@ fn raw_response_columns() -> Vec<Field> {
 }
 
 fn raw_table(name: &'static str, description: &'static str) -> TableDef {
-    table(Layer::Bronze, name, description, &["fetched_date"], &["request_fingerprint"], raw_response_columns())
+    // One row per page and day: the same answer landed twice in a day is recognised, while an
+    // unchanged profile fetched on the next day is that day's snapshot. Keying on the
+    // partition column also lets MERGE read only the day's files.
+    table(Layer::Bronze, name, description, &["fetched_date"], &["request_fingerprint", "fetched_date"], raw_response_columns())
 }
 
 static CATALOGUE: LazyLock<Vec<TableDef>> = LazyLock::new(|| {

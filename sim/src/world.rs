@@ -461,7 +461,6 @@ impl WorldSpec {
             let trend = followers * daily_growth * seasonal;
             let noise = rng.normal() * (followers.sqrt() * 0.8 + followers * 0.0008);
             followers = (followers + trend + noise + viral_boost[0] + adjustments[d]).max(50.0);
-            viral_boost = [viral_boost[1], viral_boost[2], 0.0];
             if account.fraud.comment_pod && d == 0 {
                 events.push(Event { date, kind: "comment_pod", magnitude: 1 });
             }
@@ -492,6 +491,8 @@ impl WorldSpec {
             todays.sort_by_key(|p| p.published_at);
             posts.extend(todays);
             days_out.push(Day { date, followers: followers.round() as i64, follows: follows.round() as i64, media_count });
+            // Tomorrow's boost first: a viral post of today lifts the next two days.
+            viral_boost = [viral_boost[1], viral_boost[2], 0.0];
         }
         // A few early posts stay pinned on the profile.
         let mut pinned = 0;
@@ -560,8 +561,11 @@ impl WorldSpec {
         }
         caption = format!("{} {}", caption.trim(), hashtags.iter().map(|h| format!("#{h}")).collect::<Vec<_>>().join(" "));
 
-        let viral = rng.chance(0.015);
-        let quality = rng.lognormal(1.0, 0.45) * if viral { rng.range_f64(3.5, 10.0) } else { 1.0 };
+        // Viral: a feed post (a story's counters are not public) with 4–10× the account's usual
+        // engagement, never below its typical post (so public counters show it as viral).
+        let viral = rng.chance(0.015) && media_type != MediaType::Story;
+        let spread = rng.lognormal(1.0, 0.45);
+        let quality = if viral { spread.max(1.0) * rng.range_f64(4.0, 10.0) } else { spread };
         let kind_factor = match media_type {
             MediaType::Carousel => 1.15,
             MediaType::Video => 1.08,

@@ -30,26 +30,32 @@ spread AS (
 spikes AS (
     SELECT d.platform, d.account_id, d.day, d.date, d.gain, d.followers - d.gain AS followers_before,
            s.robust_sd, s.median_gain,
-           GREATEST(5 * s.robust_sd, 0.02 * (d.followers - d.gain)) AS threshold
+           GREATEST(5 * s.robust_sd, 0.02 * (d.followers - d.gain), ${flags.min_spike_gain}) AS threshold
     FROM daily d
     JOIN spread s ON s.platform = d.platform AND s.account_id = d.account_id AND s.day = d.day
     -- Two weeks of daily gains before the day, at least, to know what usual looks like.
     WHERE s.baseline_days >= 14
-      AND d.gain > GREATEST(5 * s.robust_sd, 0.02 * (d.followers - d.gain))
+      AND d.gain > GREATEST(5 * s.robust_sd, 0.02 * (d.followers - d.gain), ${flags.min_spike_gain})
 ),
--- A post with at least 3× the account's median engagement in the 2 days before explains a spike.
-account_median AS (
-    SELECT platform, account_id, median(engagements) AS median_engagements
-    FROM silver.post_engagement
-    GROUP BY platform, account_id
+-- A post with at least 3× the account's median engagement in the 2 days before explains a spike
+-- of up to ${flags.viral_explains_up_to} of the followers; a bigger one stays unexplained.
+usual AS (
+    -- The account's usual engagement at the time: the median of its posts of the 30 days before
+    -- the candidate posts (an all-time median would make a growing account's posts look viral).
+    SELECT s.platform, s.account_id, s.day, median(p.engagements) AS median_engagements
+    FROM spikes s
+    JOIN silver.post_engagement p
+      ON p.platform = s.platform AND p.account_id = s.account_id AND p.published_day BETWEEN s.day - 32 AND s.day - 3
+    GROUP BY s.platform, s.account_id, s.day
 ),
 viral AS (
     SELECT s.platform, s.account_id, s.day, p.post_id, p.engagements, a.median_engagements,
            ROW_NUMBER() OVER (PARTITION BY s.platform, s.account_id, s.day ORDER BY p.engagements DESC, p.post_id) AS pick
     FROM spikes s
     JOIN silver.post_engagement p ON p.platform = s.platform AND p.account_id = s.account_id AND p.published_day BETWEEN s.day - 2 AND s.day
-    JOIN account_median a ON a.platform = s.platform AND a.account_id = s.account_id
+    JOIN usual a ON a.platform = s.platform AND a.account_id = s.account_id AND a.day = s.day
     WHERE p.engagements >= 3 * a.median_engagements AND a.median_engagements > 0
+      AND s.gain <= ${flags.viral_explains_up_to} * s.followers_before
 ),
 classified AS (
     SELECT s.*, v.post_id AS viral_post, v.engagements AS viral_engagements, v.median_engagements

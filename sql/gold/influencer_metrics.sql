@@ -31,9 +31,9 @@ past AS (
 ),
 growth AS (
     SELECT b.platform, b.account_id,
-           MAX(CASE WHEN p.days = 7 THEN CAST(b.followers - p.followers AS DOUBLE) / p.followers END) AS growth_pct_7d,
-           MAX(CASE WHEN p.days = 30 THEN CAST(b.followers - p.followers AS DOUBLE) / p.followers END) AS growth_pct_30d,
-           MAX(CASE WHEN p.days = 90 THEN CAST(b.followers - p.followers AS DOUBLE) / p.followers END) AS growth_pct_90d,
+           MAX(CASE WHEN p.days = 7 THEN CAST(b.followers - p.followers AS DOUBLE) / CAST(p.followers AS DOUBLE) END) AS growth_pct_7d,
+           MAX(CASE WHEN p.days = 30 THEN CAST(b.followers - p.followers AS DOUBLE) / CAST(p.followers AS DOUBLE) END) AS growth_pct_30d,
+           MAX(CASE WHEN p.days = 90 THEN CAST(b.followers - p.followers AS DOUBLE) / CAST(p.followers AS DOUBLE) END) AS growth_pct_90d,
            MAX(CASE WHEN p.days = 30 THEN CAST(b.followers - p.followers AS DOUBLE) / 30 END) AS velocity_30d
     FROM base b
     JOIN past p ON p.platform = b.platform AND p.account_id = b.account_id AND p.pick = 1 AND p.followers > 0

@@ -37,6 +37,7 @@ counters AS (
     ) reported
 ),
 ranked AS (
+    -- counters holds extracted numbers only, so this sort handles small rows.
     SELECT *, ROW_NUMBER() OVER (PARTITION BY platform, account_id, snapshot_date
                                  ORDER BY rank_source, fetched_at DESC, request_fingerprint DESC) AS pick
     FROM counters

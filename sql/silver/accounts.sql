@@ -25,8 +25,9 @@ WITH answers AS (
     WHERE http_status = 200 AND endpoint IN ('business_get', 'registry')
       AND (endpoint = 'registry' OR json_get_int(body, 'code') = 0)
 ),
-profiles AS (
-    SELECT platform, account_id, fetched_at,
+fields AS (
+    -- Fields first, so the ranking below sorts small rows, not whole answers.
+    SELECT platform, account_id, endpoint, fetched_at, request_fingerprint,
            COALESCE(json_get_str(doc, 'username'), json_get_str(doc, 'name')) AS handle,
            COALESCE(json_get_str(doc, 'name'), json_get_str(doc, 'display_name')) AS display_name,
            COALESCE(json_get_str(doc, 'biography'), json_get_str(doc, 'about'), json_get_str(doc, 'bio_description')) AS biography,
@@ -35,23 +36,24 @@ profiles AS (
                     json_get_str(doc, 'profile_image'), json_get_str(doc, 'picture', 'data', 'url')) AS profile_picture_url,
            COALESCE(json_get_bool(doc, 'is_verified'),
                     CASE json_get_str(doc, 'verification_status') WHEN 'not_verified' THEN false WHEN 'blue_verified' THEN true WHEN 'gray_verified' THEN true END) AS is_verified,
-           ROW_NUMBER() OVER (PARTITION BY platform, account_id ORDER BY fetched_at DESC, request_fingerprint DESC) AS newest
-    FROM answers
-    -- `/me?fields=id` (the operator's own id, asked before business_discovery) is no profile.
-    WHERE endpoint <> 'registry'
-      AND COALESCE(json_get_str(doc, 'username'), json_get_str(doc, 'name'), json_get_str(doc, 'display_name')) IS NOT NULL
-),
-registry AS (
-    SELECT platform, account_id,
-           json_get_str(doc, 'handle') AS handle,
-           json_get_str(doc, 'name') AS display_name,
+           json_get_str(doc, 'handle') AS declared_handle,
            json_get_str(doc, 'account_type') AS account_type,
            json_get_str(doc, 'niche') AS niche,
            upper(json_get_str(doc, 'country')) AS country,
            lower(json_get_str(doc, 'language')) AS language,
-           json_get_str(doc, 'org_id') AS org_id,
-           ROW_NUMBER() OVER (PARTITION BY platform, account_id ORDER BY fetched_at DESC, request_fingerprint DESC) AS newest
+           json_get_str(doc, 'org_id') AS org_id
     FROM answers
+),
+profiles AS (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY platform, account_id ORDER BY fetched_at DESC, request_fingerprint DESC) AS newest
+    FROM fields
+    -- `/me?fields=id` (the operator's own id, asked before business_discovery) is no profile.
+    WHERE endpoint <> 'registry' AND COALESCE(handle, display_name) IS NOT NULL
+),
+registry AS (
+    SELECT platform, account_id, declared_handle AS handle, display_name, account_type, niche, country, language, org_id,
+           ROW_NUMBER() OVER (PARTITION BY platform, account_id ORDER BY fetched_at DESC, request_fingerprint DESC) AS newest
+    FROM fields
     WHERE endpoint = 'registry'
 ),
 seen AS (

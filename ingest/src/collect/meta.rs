@@ -4,7 +4,7 @@ use chrono::{Duration, TimeZone, Utc};
 use serde_json::Value;
 use url::Url;
 
-use super::{Collector, endpoint, today, tolerate};
+use super::{Collector, endpoint, tolerate};
 use crate::fetch::{Call, FetchError, Fetched};
 use crate::platforms::{Platform, PlatformConfig};
 use crate::target::Target;
@@ -163,7 +163,7 @@ pub async fn instagram(collector: &Collector, target: &Target, notes: &mut Vec<S
         }
     }
     if target.connected {
-        let until = today();
+        let until = collector.today();
         let since = until - Duration::days(collector.window_days - 1);
         let (since, until) = (unix(since), unix(until));
         graph.insights(collector, "account_insights", id, &IG_ACCOUNT_METRICS, &[("period", "day"), ("since", &since), ("until", &until)], notes).await?;
@@ -171,7 +171,7 @@ pub async fn instagram(collector: &Collector, target: &Target, notes: &mut Vec<S
             graph.insights(collector, "audience_insights", id, &["follower_demographics"], &[("period", "lifetime"), ("metric_type", "total_value"), ("timeframe", "this_month"), ("breakdown", breakdown)], notes).await?;
         }
         let stories = tolerate_pages(graph.pages(collector, "stories", graph.url(&format!("{id}/stories"), &[("fields", IG_MEDIA)])).await, notes)?;
-        let recent = Utc::now() - Duration::days(collector.window_days);
+        let recent = collector.now() - Duration::days(collector.window_days);
         for item in media.iter().chain(&stories) {
             let fresh = item["timestamp"].as_str().and_then(|t| chrono::DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%z").ok()).is_some_and(|t| t > recent);
             if fresh {
@@ -179,6 +179,42 @@ pub async fn instagram(collector: &Collector, target: &Target, notes: &mut Vec<S
             }
         }
     }
+    Ok(())
+}
+
+/// The profile's counters only: `ig_user` with the account's own token, else
+/// `business_discovery` without media.
+pub async fn instagram_profile(collector: &Collector, target: &Target, notes: &mut Vec<String>) -> Result<(), FetchError> {
+    let (config, token) = match (&target.tokens.facebook, &target.tokens.instagram) {
+        (Some(t), _) => (&collector.platforms.facebook, t.access_token.as_str()),
+        (None, Some(t)) => (&collector.platforms.instagram, t.access_token.as_str()),
+        (None, None) => {
+            let config = &collector.platforms.facebook;
+            let Some(token) = config.access_token.as_ref() else {
+                notes.push("no token for this account and no operator token for business_discovery".into());
+                return Ok(());
+            };
+            let graph = Graph { config, token: secrecy::ExposeSecret::expose_secret(token), data_platform: Platform::Instagram, account: &target.account_id };
+            let me = collector.call(graph.call("ig_user", graph.url("me", &[("fields", "id")]))).await?;
+            let me = me.json["id"].as_str().unwrap_or_default().to_owned();
+            let fields = format!("business_discovery.username({}){{{IG_PROFILE}}}", target.handle);
+            tolerate(collector.call(graph.call("business_discovery", graph.url(&me, &[("fields", &fields)]))).await, notes)?;
+            return Ok(());
+        }
+    };
+    let graph = Graph { config, token, data_platform: Platform::Instagram, account: &target.account_id };
+    collector.call(graph.call("ig_user", graph.url(&target.account_id, &[("fields", IG_PROFILE)]))).await?;
+    Ok(())
+}
+
+/// The Page's counters only.
+pub async fn page_profile(collector: &Collector, target: &Target, notes: &mut Vec<String>) -> Result<(), FetchError> {
+    let Some(token) = target.tokens.facebook.as_ref() else {
+        notes.push("no Facebook token for this Page".into());
+        return Ok(());
+    };
+    let graph = Graph { config: &collector.platforms.facebook, token: &token.access_token, data_platform: Platform::Facebook, account: &target.account_id };
+    collector.call(graph.call("page", graph.url(&target.account_id, &[("fields", PAGE_FIELDS)]))).await?;
     Ok(())
 }
 
@@ -229,11 +265,11 @@ pub async fn page(collector: &Collector, target: &Target, notes: &mut Vec<String
         }
     }
     if target.connected {
-        let until = today();
+        let until = collector.today();
         let since = until - Duration::days(collector.window_days);
         let (since, until) = (unix(since), unix(until));
         graph.insights(collector, "page_insights", id, &PAGE_METRICS, &[("period", "day"), ("since", &since), ("until", &until)], notes).await?;
-        let recent = Utc::now() - Duration::days(collector.window_days);
+        let recent = collector.now() - Duration::days(collector.window_days);
         for post in &posts {
             let fresh = post["created_time"].as_str().and_then(|t| chrono::DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%z").ok()).is_some_and(|t| t > recent);
             if fresh {

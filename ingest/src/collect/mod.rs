@@ -17,6 +17,18 @@ use crate::platforms::{Platform, PlatformsConfig};
 use crate::run::ToBronze;
 use crate::target::Target;
 
+/// How much of an account to collect.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Profile, media with counters, comments, insights and GA4.
+    #[default]
+    Full,
+    /// The profile's counters only (followers, follows, media count): the cheap daily snapshot
+    /// that follower history is made of.
+    Profile,
+}
+
 /// What a collector shares: the HTTP side, where the APIs are, where answers go, and the
 /// metrics the platforms have retired (learned once, then left out of later requests).
 pub struct Collector {
@@ -65,6 +77,15 @@ impl Collector {
         self.retired.lock().expect("retired metrics").insert((platform, metric.to_owned()));
     }
 
+    fn now(&self) -> chrono::DateTime<Utc> {
+        self.fetcher.now()
+    }
+
+    /// The collection's day (UTC): insight windows end on it.
+    fn today(&self) -> NaiveDate {
+        self.now().date_naive()
+    }
+
     /// Metrics learned to be retired in this run, as `platform:metric`.
     pub fn retired_metrics(&self) -> Vec<String> {
         let mut out: Vec<String> = self.retired.lock().expect("retired metrics").iter().map(|(p, m)| format!("{p}:{m}")).collect();
@@ -80,9 +101,18 @@ impl Collector {
     /// Collects everything about one account. Errors of single requests that cannot succeed
     /// (a refused insights call) are recorded and the rest goes on; a rejected token or a
     /// spent budget stops the account.
-    pub async fn collect(&self, target: &Target) -> Result<Vec<String>, FetchError> {
+    pub async fn collect(&self, target: &Target, scope: Scope) -> Result<Vec<String>, FetchError> {
         let mut notes = Vec::new();
-        let _ = self.sink.send(ToBronze::Answer(registry_answer(target))).await;
+        if scope == Scope::Profile {
+            match target.platform {
+                Platform::Instagram => meta::instagram_profile(self, target, &mut notes).await?,
+                Platform::Facebook => meta::page_profile(self, target, &mut notes).await?,
+                Platform::Tiktok | Platform::TiktokBusiness => tiktok::profile(self, target, &mut notes).await?,
+                Platform::Ga4 => {}
+            }
+            return Ok(notes);
+        }
+        let _ = self.sink.send(ToBronze::Answer(registry_answer(target, self.now()))).await;
         match target.platform {
             Platform::Instagram => meta::instagram(self, target, &mut notes).await?,
             Platform::Facebook => meta::page(self, target, &mut notes).await?,
@@ -99,7 +129,7 @@ impl Collector {
 /// The registry's declared attributes of an account as a bronze row (endpoint `registry`), so
 /// that silver can always be rebuilt from bronze alone. Unchanged declarations share a
 /// fingerprint and land once.
-fn registry_answer(target: &Target) -> crate::raw::RawAnswer {
+fn registry_answer(target: &Target, now: chrono::DateTime<Utc>) -> crate::raw::RawAnswer {
     let mut body = serde_json::to_value(&target.declared).expect("declared attributes serialise");
     body["handle"] = serde_json::Value::String(target.handle.clone());
     crate::raw::RawAnswer {
@@ -112,7 +142,7 @@ fn registry_answer(target: &Target) -> crate::raw::RawAnswer {
         account_ref: target.account_id.clone(),
         request_path: "registry".into(),
         http_status: 200,
-        fetched_at: Utc::now(),
+        fetched_at: now,
         rate_limit: None,
         body: body.to_string(),
     }
@@ -123,9 +153,7 @@ fn endpoint(base: &Url, path: &str) -> Url {
     base.join(path).expect("collector paths are valid")
 }
 
-fn today() -> NaiveDate {
-    Utc::now().date_naive()
-}
+
 
 /// Keeps going after a definite refusal, noting it; stops on anything else.
 fn tolerate(result: Result<Fetched, FetchError>, notes: &mut Vec<String>) -> Result<Option<Fetched>, FetchError> {

@@ -3,7 +3,7 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use super::{Collector, endpoint, today, tolerate};
+use super::{Collector, endpoint, tolerate};
 use crate::fetch::{Call, FetchError};
 use crate::platforms::Platform;
 use crate::target::Target;
@@ -24,15 +24,40 @@ pub async fn collect(collector: &Collector, target: &Target, notes: &mut Vec<Str
     }
 }
 
-async fn collect_business(collector: &Collector, target: &Target, token: &str, notes: &mut Vec<String>) -> Result<(), FetchError> {
+/// The profile's counters only: `business/get` for the collection's day, or `user/info`.
+pub async fn profile(collector: &Collector, target: &Target, notes: &mut Vec<String>) -> Result<(), FetchError> {
+    match (&target.tokens.tiktok_business, &target.tokens.tiktok) {
+        (Some(business), _) => {
+            let day = collector.today().to_string();
+            collector.call(business_call(collector, target, &business.access_token, "business_get", "business/get/", &[("fields", BUSINESS_FIELDS), ("start_date", &day), ("end_date", &day)])).await?;
+        }
+        (None, Some(display)) => {
+            collector.call(display_user_call(collector, target, &display.access_token)).await?;
+        }
+        (None, None) => notes.push("no TikTok token for this account".into()),
+    }
+    Ok(())
+}
+
+/// A call to the API for Business about the target (token in the `Access-Token` header).
+fn business_call(collector: &Collector, target: &Target, token: &str, endpoint_name: &'static str, path: &str, params: &[(&str, &str)]) -> Call {
     let config = &collector.platforms.tiktok_business;
     let version = &config.api_version;
-    let call = |endpoint_name: &'static str, path: &str, params: &[(&str, &str)]| {
-        let mut url = endpoint(&config.base_url, &format!("{version}/{path}"));
-        url.query_pairs_mut().append_pair("business_id", &target.account_id).extend_pairs(params.iter().copied());
-        Call::get(Platform::TiktokBusiness, endpoint_name, version, &target.account_id, url).header("access-token", token)
-    };
-    let end = today();
+    let mut url = endpoint(&config.base_url, &format!("{version}/{path}"));
+    url.query_pairs_mut().append_pair("business_id", &target.account_id).extend_pairs(params.iter().copied());
+    Call::get(Platform::TiktokBusiness, endpoint_name, version, &target.account_id, url).header("access-token", token)
+}
+
+fn display_user_call(collector: &Collector, target: &Target, token: &str) -> Call {
+    let config = &collector.platforms.tiktok;
+    let mut url = endpoint(&config.base_url, &format!("{}/user/info/", config.api_version));
+    url.query_pairs_mut().append_pair("fields", DISPLAY_USER_FIELDS);
+    Call::get(Platform::Tiktok, "user_info", &config.api_version, &target.account_id, url).header("authorization", format!("Bearer {token}"))
+}
+
+async fn collect_business(collector: &Collector, target: &Target, token: &str, notes: &mut Vec<String>) -> Result<(), FetchError> {
+    let call = |endpoint_name: &'static str, path: &str, params: &[(&str, &str)]| business_call(collector, target, token, endpoint_name, path, params);
+    let end = collector.today();
     let start = end - Duration::days(collector.window_days.min(30) - 1);
     let (start, end) = (start.to_string(), end.to_string());
     collector.call(call("business_get", "business/get/", &[("fields", BUSINESS_FIELDS), ("start_date", &start), ("end_date", &end)])).await?;
@@ -77,9 +102,7 @@ async fn collect_display(collector: &Collector, target: &Target, token: &str) ->
     let config = &collector.platforms.tiktok;
     let version = &config.api_version;
     let bearer = format!("Bearer {token}");
-    let mut url = endpoint(&config.base_url, &format!("{version}/user/info/"));
-    url.query_pairs_mut().append_pair("fields", DISPLAY_USER_FIELDS);
-    collector.call(Call::get(Platform::Tiktok, "user_info", version, &target.account_id, url).header("authorization", bearer.clone())).await?;
+    collector.call(display_user_call(collector, target, token)).await?;
     let mut cursor: Option<i64> = None;
     loop {
         let mut url = endpoint(&config.base_url, &format!("{version}/video/list/"));

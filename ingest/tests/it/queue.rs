@@ -33,8 +33,8 @@ async fn two_workers_share_the_queue_and_bad_tasks_end_in_dead_letters() {
     let mut all = targets(&sim);
     all.truncate(16);
     let queue = Queue::connect(&redis_url(), config(Duration::from_secs(60))).await.unwrap();
-    let mut tasks: Vec<Task> = all.iter().map(|t| Task { platform: t.platform, account_id: t.account_id.clone(), attempt: 0 }).collect();
-    tasks.push(Task { platform: analisa_ingest::Platform::Instagram, account_id: "nobody".into(), attempt: 0 });
+    let mut tasks: Vec<Task> = all.iter().map(|t| Task { platform: t.platform, account_id: t.account_id.clone(), attempt: 0, scope: analisa_ingest::Scope::Full }).collect();
+    tasks.push(Task { platform: analisa_ingest::Platform::Instagram, account_id: "nobody".into(), attempt: 0, scope: analisa_ingest::Scope::Full });
     let mut broken = all.clone();
     let victim = broken.iter().position(|t| t.platform == analisa_ingest::Platform::Instagram).unwrap();
     broken[victim].tokens.facebook.as_mut().unwrap().access_token = "EAArevoked".into();
@@ -66,7 +66,7 @@ async fn tasks_held_by_a_dead_worker_are_reclaimed_without_duplicates() {
     all.truncate(10);
     let queue_config = config(Duration::from_millis(300));
     let queue = Queue::connect(&redis_url(), queue_config.clone()).await.unwrap();
-    let tasks: Vec<Task> = all.iter().map(|t| Task { platform: t.platform, account_id: t.account_id.clone(), attempt: 0 }).collect();
+    let tasks: Vec<Task> = all.iter().map(|t| Task { platform: t.platform, account_id: t.account_id.clone(), attempt: 0, scope: analisa_ingest::Scope::Full }).collect();
     queue.enqueue(&tasks).await.unwrap();
     let platforms = platforms(&sim, "v24.0");
 

@@ -6,4 +6,5 @@ mod runs;
 mod flags;
 mod score;
 mod support;
+mod tracked;
 mod world;

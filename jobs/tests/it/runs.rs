@@ -103,8 +103,16 @@ async fn a_failed_publication_leaves_the_previous_one_whole() {
     lake.init().await.unwrap();
     collect(&lake, &sim, targets(&sim)).await;
     let db = Database::create().await;
-    let pipeline = pipeline_on(lake.clone());
+    // The API's cache: one answer cached under the prefix before the publication.
+    let prefix = format!("analisa-test:{}", std::process::id());
+    let redis_url = std::env::var("ANALISA_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into());
+    let mut redis = redis::Client::open(redis_url.as_str()).unwrap().get_multiplexed_async_connection().await.expect("Redis on 127.0.0.1:6379 (scripts/test starts it)");
+    redis::cmd("SET").arg(format!("{prefix}:cache:/v1/influencers")).arg("stale").query_async::<()>(&mut redis).await.unwrap();
+    let pipeline = pipeline_on(lake.clone()).with_cache(analisa_jobs::CacheBus { url: redis_url.clone(), prefix: prefix.clone() });
     pipeline.run(&db.ledger, &options("all"), |_| {}).await.unwrap();
+    let announced: Option<i64> = redis::cmd("GET").arg(format!("{prefix}:published")).query_async(&mut redis).await.unwrap();
+    let cached: Option<String> = redis::cmd("GET").arg(format!("{prefix}:cache:/v1/influencers")).query_async(&mut redis).await.unwrap();
+    assert_eq!((announced, cached), (Some(1), None), "the publication is announced and cached answers dropped");
     let pool = db.ledger.pool();
     let published: Vec<(String, String, Option<f64>)> = sqlx::query_as("SELECT platform, account_id, score FROM serving.influencers ORDER BY 1, 2").fetch_all(pool).await.unwrap();
     assert_eq!(published.len(), 20);
@@ -120,6 +128,9 @@ async fn a_failed_publication_leaves_the_previous_one_whole() {
     assert_eq!(still, published, "readers still see the previous publication, whole");
     let publications: i64 = sqlx::query_scalar("SELECT count(*) FROM serving.publications").fetch_one(pool).await.unwrap();
     assert_eq!(publications, 1);
+    let announced: Option<i64> = redis::cmd("GET").arg(format!("{prefix}:published")).query_async(&mut redis).await.unwrap();
+    assert_eq!(announced, Some(1), "a failed publication announces nothing");
+    redis::cmd("DEL").arg(format!("{prefix}:published")).query_async::<()>(&mut redis).await.unwrap();
     db.drop_now().await;
 }
 
