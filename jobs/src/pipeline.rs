@@ -193,10 +193,7 @@ impl Pipeline {
     pub async fn execute(&self, step: &'static Step, watermark: Option<(BTreeMap<String, u64>, Option<NaiveDate>)>, as_of: Option<NaiveDate>, run_id: &str) -> Result<Finished> {
         let session = self.session(step, watermark.as_ref().map(|(v, _)| v)).await?;
         let input_versions = self.input_versions(step, &session);
-        if let Some((previous, previous_day)) = &watermark
-            && *previous == input_versions
-            && *previous_day == as_of
-        {
+        if unchanged(&watermark, &input_versions, as_of) {
             return Ok(Finished { input_versions, unchanged: true, ..Finished::default() });
         }
         let rows_in = self.count_inputs(step, &session).await?;
@@ -219,11 +216,8 @@ impl Pipeline {
     /// changed them since the last publication.
     pub async fn publish(&self, ledger: &Ledger, watermark: Option<(BTreeMap<String, u64>, Option<NaiveDate>)>, as_of: NaiveDate, run_id: &str) -> Result<Finished> {
         let session = self.lake.session().await?;
-        let input_versions: BTreeMap<String, u64> = publish::SOURCES.iter().filter_map(|id| session.versions().get(id).map(|v| (id.to_string(), *v))).collect();
-        if let Some((previous, previous_day)) = &watermark
-            && *previous == input_versions
-            && *previous_day == Some(as_of)
-        {
+        let input_versions = versions_of(&session, &publish::SOURCES);
+        if unchanged(&watermark, &input_versions, Some(as_of)) {
             return Ok(Finished { input_versions, unchanged: true, ..Finished::default() });
         }
         let daily_since: BTreeMap<TableId, u64> = watermark
@@ -236,10 +230,7 @@ impl Pipeline {
         let mut parameters = self.formulas.parameters();
         parameters.insert("as_of_date".into(), format!("DATE '{as_of}'"));
         parameters.insert("default_score".into(), sql_string(DEFAULT_SCORE));
-        for (_, name, sql) in VIEWS.iter().filter(|(layer, _, _)| *layer == Layer::Gold) {
-            let view = format!("CREATE VIEW {name} AS {}", render(PUBLISH, sql, &parameters)?);
-            session.context().sql(&view).await.map_err(|source| JobsError::Query { step: PUBLISH, source })?;
-        }
+        create_views(&session, Layer::Gold, PUBLISH, &parameters).await?;
         let influencers = render(PUBLISH, include_str!("../../sql/publish/influencers.sql"), &parameters)?;
         let posts = render(PUBLISH, include_str!("../../sql/publish/posts.sql"), &parameters)?;
         let snapshot = publish::snapshot(&session, &daily_changes, &influencers, &posts, as_of).await?;
@@ -260,7 +251,7 @@ impl Pipeline {
     /// The Delta version of every input read, and for gold the registry's fingerprint: a
     /// changed formula makes gold stale just as new data does.
     fn input_versions(&self, step: &Step, session: &LakeSession) -> BTreeMap<String, u64> {
-        let mut versions: BTreeMap<String, u64> = step.inputs.iter().filter_map(|id| session.versions().get(id).map(|v| (id.to_string(), *v))).collect();
+        let mut versions = versions_of(session, step.inputs);
         if step.layer() == Layer::Gold {
             versions.insert("registry".into(), self.formulas.fingerprint());
         }
@@ -300,15 +291,31 @@ impl Pipeline {
         if let Some(day) = as_of {
             parameters.insert("as_of_date".into(), format!("DATE '{day}'"));
         }
-        for (_, name, sql) in VIEWS.iter().filter(|(layer, _, _)| *layer == step.layer()) {
-            let view = format!("CREATE VIEW {name} AS {}", render(step.name, sql, &parameters)?);
-            session.context().sql(&view).await.map_err(|source| JobsError::Query { step: step.name, source })?;
-        }
+        create_views(session, step.layer(), step.name, &parameters).await?;
         let sql = step.render(&parameters)?;
         let frame = session.context().sql(&sql).await.map_err(|source| JobsError::Query { step: step.name, source })?;
         let batches = frame.collect().await.map_err(|source| JobsError::Query { step: step.name, source })?;
         align(step, batches)
     }
+}
+
+/// The Delta version at which the session reads each of `tables`, keyed by name.
+fn versions_of(session: &LakeSession, tables: &[TableId]) -> BTreeMap<String, u64> {
+    tables.iter().filter_map(|id| session.versions().get(id).map(|v| (id.to_string(), *v))).collect()
+}
+
+/// Whether the last successful run read these very versions for this very day.
+fn unchanged(watermark: &Option<(BTreeMap<String, u64>, Option<NaiveDate>)>, versions: &BTreeMap<String, u64>, day: Option<NaiveDate>) -> bool {
+    watermark.as_ref().is_some_and(|(previous, previous_day)| previous == versions && *previous_day == day)
+}
+
+/// Registers the shared views of a layer (sql/views) in the session, with the step's parameters.
+async fn create_views(session: &LakeSession, layer: Layer, step: &'static str, parameters: &BTreeMap<String, String>) -> Result<()> {
+    for (_, name, sql) in VIEWS.iter().filter(|(l, _, _)| *l == layer) {
+        let view = format!("CREATE VIEW {name} AS {}", render(step, sql, parameters)?);
+        session.context().sql(&view).await.map_err(|source| JobsError::Query { step, source })?;
+    }
+    Ok(())
 }
 
 /// Casts the SQL result to the catalogued column types (DataFusion reads strings as Utf8View,

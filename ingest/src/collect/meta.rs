@@ -150,7 +150,7 @@ pub async fn instagram(collector: &Collector, target: &Target, notes: &mut Vec<S
     let (config, token) = match (&target.tokens.facebook, &target.tokens.instagram) {
         (Some(t), _) => (&collector.platforms.facebook, t.access_token.as_str()),
         (None, Some(t)) => (&collector.platforms.instagram, t.access_token.as_str()),
-        (None, None) => return business_discovery(collector, target, notes).await,
+        (None, None) => return business_discovery(collector, target, true, notes).await,
     };
     let graph = Graph { config, token, data_platform: Platform::Instagram, account: &target.account_id };
     let id = &target.account_id;
@@ -188,19 +188,7 @@ pub async fn instagram_profile(collector: &Collector, target: &Target, notes: &m
     let (config, token) = match (&target.tokens.facebook, &target.tokens.instagram) {
         (Some(t), _) => (&collector.platforms.facebook, t.access_token.as_str()),
         (None, Some(t)) => (&collector.platforms.instagram, t.access_token.as_str()),
-        (None, None) => {
-            let config = &collector.platforms.facebook;
-            let Some(token) = config.access_token.as_ref() else {
-                notes.push("no token for this account and no operator token for business_discovery".into());
-                return Ok(());
-            };
-            let graph = Graph { config, token: secrecy::ExposeSecret::expose_secret(token), data_platform: Platform::Instagram, account: &target.account_id };
-            let me = collector.call(graph.call("ig_user", graph.url("me", &[("fields", "id")]))).await?;
-            let me = me.json["id"].as_str().unwrap_or_default().to_owned();
-            let fields = format!("business_discovery.username({}){{{IG_PROFILE}}}", target.handle);
-            tolerate(collector.call(graph.call("business_discovery", graph.url(&me, &[("fields", &fields)]))).await, notes)?;
-            return Ok(());
-        }
+        (None, None) => return business_discovery(collector, target, false, notes).await,
     };
     let graph = Graph { config, token, data_platform: Platform::Instagram, account: &target.account_id };
     collector.call(graph.call("ig_user", graph.url(&target.account_id, &[("fields", IG_PROFILE)]))).await?;
@@ -218,8 +206,9 @@ pub async fn page_profile(collector: &Collector, target: &Target, notes: &mut Ve
     Ok(())
 }
 
-/// A public business or creator account seen through the operator's own account.
-async fn business_discovery(collector: &Collector, target: &Target, notes: &mut Vec<String>) -> Result<(), FetchError> {
+/// A public business or creator account seen through the operator's own account: its profile,
+/// and with `with_media` every page of its media.
+async fn business_discovery(collector: &Collector, target: &Target, with_media: bool, notes: &mut Vec<String>) -> Result<(), FetchError> {
     let config = &collector.platforms.facebook;
     let Some(token) = config.access_token.as_ref() else {
         notes.push("no token for this account and no operator token for business_discovery".into());
@@ -232,14 +221,18 @@ async fn business_discovery(collector: &Collector, target: &Target, notes: &mut 
     let me = me.json["id"].as_str().unwrap_or_default().to_owned();
     let mut after: Option<String> = None;
     loop {
-        let media = match &after {
-            Some(cursor) => format!("media.limit(100).after({cursor}){{{IG_MEDIA}}}"),
-            None => format!("media.limit(100){{{IG_MEDIA}}}"),
+        let media = match (&after, with_media) {
+            (_, false) => String::new(),
+            (Some(cursor), true) => format!(",media.limit(100).after({cursor}){{{IG_MEDIA}}}"),
+            (None, true) => format!(",media.limit(100){{{IG_MEDIA}}}"),
         };
-        let fields = format!("business_discovery.username({}){{{IG_PROFILE},{media}}}", target.handle);
+        let fields = format!("business_discovery.username({}){{{IG_PROFILE}{media}}}", target.handle);
         let Some(fetched) = tolerate(collector.call(graph.call("business_discovery", graph.url(&me, &[("fields", &fields)]))).await, notes)? else {
             return Ok(());
         };
+        if !with_media {
+            return Ok(());
+        }
         let media = &fetched.json["business_discovery"]["media"];
         let next = media["paging"]["cursors"]["after"].as_str().map(str::to_owned);
         if next.is_none() || next == after || media["data"].as_array().is_none_or(|d| d.is_empty()) {
