@@ -25,6 +25,7 @@ pub struct AppConfig {
     pub platforms: PlatformsConfig,
     pub ingest: IngestConfig,
     pub pipeline: PipelineConfig,
+    pub api: analisa_query_api::ApiConfig,
     pub log: LogConfig,
 }
 

@@ -2,9 +2,11 @@
 
 mod config;
 mod database;
+mod demo_cmd;
 mod ingest_cmd;
 mod jobs_cmd;
 mod lake_cmd;
+mod serve_cmd;
 mod sim_cmd;
 mod telemetry;
 
@@ -49,6 +51,13 @@ enum Command {
     /// The platform simulator: a synthetic world behind fake platform servers.
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
+    /// Serve the HTTP API (and the dashboard, when built).
+    Serve(serve_cmd::ServeArgs),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(serve_cmd::AuditCommand),
+    /// The whole product on this machine: a simulated world collected, processed and served.
+    Demo(demo_cmd::DemoArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -56,6 +65,10 @@ fn main() -> anyhow::Result<()> {
     let mut config = AppConfig::load(cli.config.as_deref())?;
     if let Some(format) = cli.log_format {
         config.log.format = format;
+    }
+    // The demo narrates its own progress; per-run log lines would drown it.
+    if matches!(cli.command, Command::Demo(_)) && std::env::var_os("RUST_LOG").is_none() {
+        config.log.filter = format!("warn,{}", config.log.filter.split(',').filter(|d| d.contains('=')).collect::<Vec<_>>().join(","));
     }
     telemetry::init(&config.log)?;
     let runtime = tokio::runtime::Runtime::new()?;
@@ -66,5 +79,8 @@ fn main() -> anyhow::Result<()> {
         Command::Jobs(command) => runtime.block_on(jobs_cmd::run(command, &config)),
         Command::Migrate => runtime.block_on(database::migrate(&config)),
         Command::Worker(args) => runtime.block_on(ingest_cmd::worker(args, &config)),
+        Command::Serve(args) => runtime.block_on(serve_cmd::serve(args, &config)),
+        Command::Audit(command) => runtime.block_on(serve_cmd::audit(command, &config)),
+        Command::Demo(args) => runtime.block_on(demo_cmd::run(args, &config)),
     }
 }

@@ -42,7 +42,7 @@ const INFLUENCERS: Target = Target {
     columns: &[
         ("platform", "text"), ("account_id", "text"), ("handle", "text"), ("display_name", "text"), ("niche", "text"),
         ("country", "text"), ("language", "text"), ("followers", "bigint"), ("tier", "text"), ("engagement_rate", "float8"),
-        ("engagement_metric", "text"), ("growth_pct_30d", "float8"), ("score", "float8"), ("confidence", "text"),
+        ("engagement_metric", "text"), ("growth_pct_30d", "float8"), ("score", "float8"), ("confidence", "text"), ("score_formula", "text"),
         ("as_of_date", "date"), ("metrics", "jsonb"), ("scores", "jsonb"), ("publication_id", "bigint"),
     ],
 };

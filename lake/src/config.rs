@@ -138,7 +138,7 @@ fn deserialize_bytes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, 
 }
 
 /// Durations are written the way people say them: "7d", "30s", "1h 30m".
-mod human_duration {
+pub mod human_duration {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer};

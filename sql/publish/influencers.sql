@@ -7,7 +7,7 @@ SELECT m.platform, m.account_id,
        CASE WHEN m.platform = 'tiktok' OR m.er_views_posts * 2 > m.er_followers_posts THEN m.er_views ELSE m.er_followers_median END AS engagement_rate,
        CASE WHEN m.platform = 'tiktok' OR m.er_views_posts * 2 > m.er_followers_posts THEN 'er_views' ELSE 'er_followers_median' END AS engagement_metric,
        m.growth_pct_30d,
-       s.score, s.confidence,
+       s.score, s.confidence, ${default_score} AS score_formula,
        m.as_of_date
 FROM gold.influencer_metrics m
 LEFT JOIN silver.accounts a ON a.platform = m.platform AND a.account_id = m.account_id

@@ -16,19 +16,18 @@ fn text(output: &Output) -> (String, String) {
     (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
-/// Starts `analisa sim serve` in `dir` and returns it with its ready line.
-fn spawn_sim(dir: &Path, args: &[&str]) -> (std::process::Child, serde_json::Value) {
+/// Starts a long-running command and returns it with the first line it prints (its ready line).
+fn spawn_until_ready(command: &mut Command) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_analisa"))
-        .args(["sim", "serve"])
-        .args(args)
-        .current_dir(dir)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    (child, line)
+}
+
+/// Starts `analisa sim serve` in `dir` and returns it with its ready line.
+fn spawn_sim(dir: &Path, args: &[&str]) -> (std::process::Child, serde_json::Value) {
+    let (child, line) = spawn_until_ready(Command::new(env!("CARGO_BIN_EXE_analisa")).args(["sim", "serve"]).args(args).current_dir(dir));
     let ready = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
     (child, ready)
 }
@@ -218,24 +217,96 @@ fn a_killed_worker_leaves_no_task_behind_and_no_duplicate() {
 fn migrate_is_idempotent_and_a_wrong_database_is_named_without_its_password() {
     let dir = tempfile::tempdir().unwrap();
     let name = format!("analisa_cli_{}", std::process::id());
-    let admin = "postgres://postgres@127.0.0.1:5432/postgres";
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let pool = sqlx::PgPool::connect(admin).await.expect("PostgreSQL on 127.0.0.1:5432 (scripts/test starts it)");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&pool).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
-    });
-    let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
-    for _ in 0..2 {
-        let output = Command::new(env!("CARGO_BIN_EXE_analisa")).arg("migrate").current_dir(dir.path()).env("ANALISA__DATABASE__URL", &url).output().unwrap();
-        assert!(output.status.success(), "{}", text(&output).1);
-        assert!(text(&output).0.contains("up to date"));
-    }
+    let url = migrated_database(dir.path(), &name);
+    let output = Command::new(env!("CARGO_BIN_EXE_analisa")).arg("migrate").current_dir(dir.path()).env("ANALISA__DATABASE__URL", &url).output().unwrap();
+    assert!(output.status.success(), "{}", text(&output).1);
+    assert!(text(&output).0.contains("up to date"), "a second run finds nothing to do");
     let output = Command::new(env!("CARGO_BIN_EXE_analisa")).arg("migrate").current_dir(dir.path()).env("ANALISA__DATABASE__URL", "postgres://app:hunter2@127.0.0.1:1/x").output().unwrap();
     assert!(!output.status.success());
     let (_, stderr) = text(&output);
     assert!(stderr.contains("cannot connect to PostgreSQL") && !stderr.contains("hunter2"), "{stderr}");
+    drop_database(&name);
+}
+
+const ADMIN_DATABASE: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn drop_database(name: &str) {
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let pool = sqlx::PgPool::connect(admin).await.unwrap();
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&pool).await.unwrap();
+        let pool = sqlx::PgPool::connect(ADMIN_DATABASE).await.unwrap();
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&pool).await.unwrap();
     });
+}
+
+/// A database of the test's own, migrated by `analisa migrate`; returns its URL.
+fn migrated_database(dir: &Path, name: &str) -> String {
+    drop_database(name);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = sqlx::PgPool::connect(ADMIN_DATABASE).await.expect("PostgreSQL on 127.0.0.1:5432 (scripts/test starts it)");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
+    });
+    let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+    let output = Command::new(env!("CARGO_BIN_EXE_analisa")).arg("migrate").current_dir(dir).env("ANALISA__DATABASE__URL", &url).output().unwrap();
+    assert!(output.status.success(), "{}", text(&output).1);
+    url
+}
+
+#[test]
+fn serve_answers_over_http_and_audit_verify_checks_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("analisa_serve_{}", std::process::id());
+    let url = migrated_database(dir.path(), &name);
+    let lake = format!("file://{}/lake", dir.path().display());
+    let command = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_analisa"));
+        command
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("RUST_LOG")
+            .env("ANALISA__DATABASE__URL", &url)
+            .env("ANALISA__LAKE__ROOT", &lake)
+            .env("ANALISA__INGEST__REDIS_PREFIX", format!("serve-test-{}", std::process::id()));
+        command
+    };
+
+    assert!(command(&["lake", "init"]).output().unwrap().status.success());
+    let output = command(&["serve", "--listen", "127.0.0.1:0"]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(text(&output).1.contains("api.jwt_secret"), "a missing secret is named: {}", text(&output).1);
+
+    let (child, line) = spawn_until_ready(command(&["serve", "--listen", "127.0.0.1:0"]).env("ANALISA__API__JWT_SECRET", "an-end-to-end-secret-of-enough-length!!"));
+    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line}")).to_owned();
+
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let http = reqwest::Client::new();
+        let health: serde_json::Value = http.get(format!("{base}/health")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(health["status"], "ok");
+        let ready: serde_json::Value = http.get(format!("{base}/ready")).send().await.unwrap().json().await.unwrap();
+        assert_eq!((ready["postgres"].as_bool(), ready["lake"].as_bool()), (Some(true), Some(true)), "{ready}");
+        let registered = http
+            .post(format!("{base}/v1/auth/register"))
+            .json(&serde_json::json!({"email": "e2e@example.com", "password": "a long enough password", "display_name": "E2E", "organisation": "E2E Ltda"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(registered.status(), 201);
+        let tokens: serde_json::Value = http.post(format!("{base}/v1/auth/login")).json(&serde_json::json!({"email": "e2e@example.com", "password": "a long enough password"})).send().await.unwrap().json().await.unwrap();
+        let token = tokens["access_token"].as_str().unwrap();
+        let search = http.get(format!("{base}/v1/influencers")).bearer_auth(token).send().await.unwrap();
+        assert_eq!(search.status(), 200);
+        assert!(search.headers().contains_key("x-request-id"), "every answer names its request");
+        let page: serde_json::Value = search.json().await.unwrap();
+        assert_eq!(page["total"], 0, "nothing published yet");
+        // A client that leaves decompression to us, so the encoding header stays visible.
+        let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+        let openapi = raw.get(format!("{base}/openapi.json")).header("accept-encoding", "gzip").send().await.unwrap();
+        assert_eq!(openapi.headers()["content-encoding"], "gzip", "large answers are compressed");
+        let metrics = http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("analisa_api_requests_total{method=\"GET\",route=\"/v1/influencers\",status=\"200\"} 1"), "{metrics}");
+    });
+    assert!(terminate(child).success(), "SIGTERM stops the server gracefully");
+
+    let output = command(&["audit", "verify"]).output().unwrap();
+    assert!(output.status.success(), "{}", text(&output).1);
+    assert!(text(&output).0.contains("audit log intact: 2 rows"), "{}", text(&output).0);
+    drop_database(&name);
 }

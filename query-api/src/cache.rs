@@ -1,0 +1,77 @@
+//! Answers of the public influencer routes, cached in Redis under the publication they were
+//! computed from, with ETags. A publication changes every key (and `jobs` drops the old ones),
+//! so a cached answer is never older than the data the API would read.
+
+use std::future::Future;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiResult;
+use crate::state::AppState;
+
+/// The newest publication: announced in Redis by `jobs`, else read from PostgreSQL.
+pub async fn publication(state: &AppState) -> ApiResult<i64> {
+    let key = state.redis.key("published");
+    if let Some(Some(id)) = state.redis.run::<Option<i64>>(redis::cmd("GET").arg(&key)).await {
+        return Ok(id);
+    }
+    let id: Option<i64> = sqlx::query_scalar("SELECT max(publication_id) FROM serving.publications").fetch_one(&state.db).await?;
+    let id = id.unwrap_or(0);
+    // NX: a publication announced meanwhile wins over this older reading.
+    state.redis.run::<Option<String>>(redis::cmd("SET").arg(&key).arg(id).arg("NX")).await;
+    Ok(id)
+}
+
+fn etag_of(body: &[u8]) -> String {
+    format!("\"{}\"", hex::encode(&Sha256::digest(body)[..12]))
+}
+
+/// Serves `key`'s answer from the cache, or computes, stores and serves it; honours
+/// `If-None-Match`. `key` must identify the answer fully (route and every parameter).
+pub async fn cached<T, F>(state: &AppState, request_headers: &HeaderMap, key: &str, compute: F) -> ApiResult<Response>
+where
+    T: Serialize,
+    F: Future<Output = ApiResult<T>>,
+{
+    let publication = publication(state).await?;
+    let redis_key = state.redis.key(&format!("cache:{publication}:{}", hex::encode(Sha256::digest(key.as_bytes()))));
+    let (body, outcome) = match state.redis.run::<Option<Vec<u8>>>(redis::cmd("GET").arg(&redis_key)).await {
+        Some(Some(body)) => (body, "hit"),
+        found => {
+            let body = serde_json::to_vec(&compute.await?).map_err(|e| crate::error::ApiError::Internal(e.to_string()))?;
+            let outcome = if found.is_some() {
+                let ttl = state.config.cache_ttl.as_secs().max(1);
+                state.redis.run::<()>(redis::cmd("SET").arg(&redis_key).arg(&body).arg("EX").arg(ttl)).await;
+                "miss"
+            } else {
+                "bypass"
+            };
+            (body, outcome)
+        }
+    };
+    state.metrics.cache.with_label_values(&[outcome]).inc();
+    let etag = etag_of(&body);
+    let not_modified = request_headers.get_all(header::IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|tag| {
+        let tag = tag.trim();
+        tag == "*" || tag.trim_start_matches("W/") == etag
+    });
+    let mut response = if not_modified {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        response
+    } else {
+        let mut response = Response::new(Body::from(body));
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex is ascii"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    headers.insert("x-cache", HeaderValue::from_static(outcome));
+    headers.insert("x-publication", HeaderValue::from(publication));
+    Ok(response)
+}

@@ -1,0 +1,103 @@
+//! Redis as an accelerator, never a dependency: every use has a short timeout, and after a
+//! failure Redis is skipped for a while (answers then come from PostgreSQL), so that a dead
+//! Redis costs one slow request every few seconds, not one per request.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::Mutex;
+use tracing::warn;
+
+const TIMEOUT: Duration = Duration::from_millis(300);
+const PAUSE_AFTER_FAILURE: Duration = Duration::from_secs(3);
+
+#[derive(Clone)]
+pub struct RedisHandle {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Option<redis::Client>,
+    manager: Mutex<Option<ConnectionManager>>,
+    /// Unix milliseconds before which Redis is not tried again.
+    skip_until: AtomicU64,
+    prefix: String,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+impl RedisHandle {
+    /// `url` is not connected to yet: the first use connects.
+    pub fn new(url: &str, prefix: impl Into<String>) -> Self {
+        let client = redis::Client::open(url).map_err(|error| warn!(%error, "invalid Redis URL; running without Redis")).ok();
+        Self { inner: Arc::new(Inner { client, manager: Mutex::new(None), skip_until: AtomicU64::new(0), prefix: prefix.into() }) }
+    }
+
+    pub fn key(&self, suffix: &str) -> String {
+        format!("{}:{suffix}", self.inner.prefix)
+    }
+
+    pub fn is_paused(&self) -> bool {
+        now_ms() < self.inner.skip_until.load(Ordering::Relaxed)
+    }
+
+    async fn connection(&self) -> Option<ConnectionManager> {
+        if self.is_paused() {
+            return None;
+        }
+        let client = self.inner.client.clone()?;
+        let mut slot = self.inner.manager.lock().await;
+        if let Some(manager) = slot.as_ref() {
+            return Some(manager.clone());
+        }
+        let config = ConnectionManagerConfig::new().set_response_timeout(Some(TIMEOUT)).set_connection_timeout(Some(TIMEOUT)).set_number_of_retries(1);
+        match tokio::time::timeout(TIMEOUT * 2, ConnectionManager::new_with_config(client, config)).await {
+            Ok(Ok(manager)) => {
+                *slot = Some(manager.clone());
+                Some(manager)
+            }
+            Ok(Err(error)) => self.failed(&error.to_string()),
+            Err(_) => self.failed("connection timed out"),
+        }
+    }
+
+    fn failed<T>(&self, error: &str) -> Option<T> {
+        warn!(error, "Redis unavailable; answering without it for a few seconds");
+        self.inner.skip_until.store(now_ms() + PAUSE_AFTER_FAILURE.as_millis() as u64, Ordering::Relaxed);
+        None
+    }
+
+    /// Runs a command; `None` when Redis is down or slow (the caller goes without it).
+    pub async fn run<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> Option<T> {
+        let mut connection = self.connection().await?;
+        match tokio::time::timeout(TIMEOUT, command.query_async::<T>(&mut connection)).await {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(error)) => self.failed(&error.to_string()),
+            Err(_) => self.failed("command timed out"),
+        }
+    }
+
+    pub async fn invoke<T: redis::FromRedisValue>(&self, script: &redis::Script, keys: &[String], args: &[i64]) -> Option<T> {
+        let mut connection = self.connection().await?;
+        let mut invocation = script.prepare_invoke();
+        for key in keys {
+            invocation.key(key);
+        }
+        for arg in args {
+            invocation.arg(*arg);
+        }
+        match tokio::time::timeout(TIMEOUT, invocation.invoke_async::<T>(&mut connection)).await {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(error)) => self.failed(&error.to_string()),
+            Err(_) => self.failed("script timed out"),
+        }
+    }
+
+    pub async fn ping(&self) -> bool {
+        self.run::<String>(&redis::cmd("PING")).await.is_some()
+    }
+}

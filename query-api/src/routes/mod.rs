@@ -1,0 +1,5 @@
+pub mod auth;
+pub mod influencers;
+pub mod lists;
+pub mod ops;
+pub mod orgs;

@@ -1,0 +1,22 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use analisa_lake::Lake;
+use sqlx::PgPool;
+
+use crate::auth::TokenKeys;
+use crate::config::ApiConfig;
+use crate::metrics::Metrics;
+use crate::redis::RedisHandle;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub redis: RedisHandle,
+    /// Checked by `/ready` only: the API reads the serving copy in PostgreSQL.
+    pub lake: Option<Lake>,
+    pub config: Arc<ApiConfig>,
+    pub keys: Arc<TokenKeys>,
+    pub metrics: Arc<Metrics>,
+}

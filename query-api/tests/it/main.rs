@@ -1,0 +1,9 @@
+//! The API against real PostgreSQL (a database per test) and Redis (a key prefix per test).
+
+mod support;
+
+mod auth;
+mod cache;
+mod influencers;
+mod openapi;
+mod tenancy;

@@ -1,0 +1,45 @@
+//! G7: an organisation cannot read or change anything private of another, through any route
+//! of the OpenAPI document, with a user token or an API key.
+
+use reqwest::StatusCode;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn no_route_lets_one_organisation_into_another() {
+    let api = TestApi::start().await;
+    let a = api.org_fixture("alfa").await;
+    let b = api.org_fixture("beta").await;
+    let before = api.private_state(&b.owner.org_id).await;
+    let (_, operations) = operations(&api).await;
+    let private: Vec<_> = operations.iter().filter(|(_, path)| path.contains("{org_id}")).collect();
+    assert!(private.len() >= 25, "every organisation route is walked ({})", private.len());
+
+    for (name, path) in &private {
+        // A's credentials, B's organisation and B's things; then A's organisation with B's
+        // things (a foreign id smuggled under one's own organisation).
+        let attempts = [
+            (fill(path, &b.owner.org_id, &b, &b.viewer.user_id), a.owner.access.as_str(), "A's owner in B"),
+            (fill(path, &b.owner.org_id, &b, &b.viewer.user_id), a.write_key.as_str(), "A's API key in B"),
+            (fill(path, &a.owner.org_id, &b, &b.viewer.user_id), a.owner.access.as_str(), "B's ids under A"),
+        ];
+        for (url, credential, how) in attempts {
+            let smuggled_only = how == "B's ids under A";
+            let has_foreign_child = ["{list_id}", "{campaign_id}", "{invitation_id}", "{key_id}", "{user_id}"].iter().any(|p| path.contains(p));
+            if smuggled_only && !has_foreign_child {
+                continue;
+            }
+            let (status, _, body) = api.call(method(name), &url, Some(credential), body_for(name, path)).await;
+            assert!(status == StatusCode::NOT_FOUND || status == StatusCode::FORBIDDEN, "{how}: {name} {url} answered {status}: {body}");
+        }
+    }
+    assert_eq!(api.private_state(&b.owner.org_id).await, before, "B's private data is exactly as it was");
+
+    // What A may see of itself never includes B.
+    let (_, me) = api.get("/v1/me", &a.owner.access).await;
+    assert_eq!(me["organisations"].as_array().unwrap().len(), 1);
+    let (_, lists) = api.get(&format!("/v1/orgs/{}/lists", a.owner.org_id), &a.owner.access).await;
+    assert_eq!(lists.as_array().unwrap().len(), 1);
+    assert_eq!(lists[0]["name"], "alfa list");
+    api.stop().await;
+}

@@ -1,0 +1,166 @@
+//! `analisa demo`: the whole product on one machine in one command. A simulated world is served
+//! by the fake platform servers, collected by the real connectors (a daily tracking history,
+//! then one full collection), run through the pipeline, published, and served with a demo
+//! organisation and login.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use analisa_ingest::{Clock, PlatformsConfig, RetryPolicy, RunOptions, Scope, Target};
+use analisa_jobs::{CacheBus, Formulas, Ledger, Pipeline, StepStatus, select};
+use analisa_lake::{Lake, LakeConfig};
+use analisa_query_api::{NewAccount, Plan, provision, random_token};
+use analisa_sim::WorldSpec;
+use analisa_sim::server::{Budgets, RunningSim, SimOptions, parse_faults};
+use anyhow::Context;
+use chrono::{NaiveTime, TimeZone, Utc};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::config::AppConfig;
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where the API listens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Seed of the simulated world.
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+    #[arg(long, default_value_t = 200)]
+    influencers: u32,
+    /// Days of simulated history.
+    #[arg(long, default_value_t = 180)]
+    days: u32,
+    /// Days of daily profile snapshots before the final collection (growth needs 90 + 14).
+    #[arg(long, default_value_t = 105)]
+    tracked_days: u32,
+    /// The demo's lake (replaced on every start).
+    #[arg(long, default_value = ".analisa-demo")]
+    dir: PathBuf,
+    /// The demo's own PostgreSQL database (dropped and recreated on every start).
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/analisa_demo")]
+    database_url: String,
+    /// Prepare everything, print the login, and exit instead of serving.
+    #[arg(long)]
+    no_serve: bool,
+}
+
+pub const DEMO_EMAIL: &str = "demo@analisa.dev";
+
+pub async fn run(args: DemoArgs, config: &AppConfig) -> anyhow::Result<()> {
+    anyhow::ensure!(args.tracked_days >= 1 && args.tracked_days <= args.days, "--tracked-days must be between 1 and --days");
+    let started = Instant::now();
+    let world = WorldSpec::new(args.seed, args.influencers, args.days);
+    let end = world.end_date;
+
+    step("starting the simulated platforms");
+    let sim = RunningSim::start(SimOptions { world, listen: "127.0.0.1:0".parse()?, faults: parse_faults("").map_err(anyhow::Error::msg)?, budgets: Budgets::default() }).await?;
+    let platforms: PlatformsConfig = {
+        #[derive(serde::Deserialize)]
+        struct Fragment {
+            platforms: PlatformsConfig,
+        }
+        toml::from_str::<Fragment>(&sim.config_fragment())?.platforms
+    };
+    let targets: Vec<Target> = serde_json::from_value(sim.accounts_json()["accounts"].clone())?;
+
+    if args.dir.exists() {
+        std::fs::remove_dir_all(&args.dir).with_context(|| format!("clearing {}", args.dir.display()))?;
+    }
+    std::fs::create_dir_all(&args.dir)?;
+    let root = std::fs::canonicalize(&args.dir)?;
+    let lake_config = LakeConfig { root: format!("file://{}/lake", root.display()), ..LakeConfig::default() };
+    let lake = Lake::open(&lake_config)?;
+    lake.init().await?;
+
+    // The connectors pace themselves below the simulator's limits through the shared governor,
+    // as production workers do below the platforms'.
+    let sim_budgets = Budgets::default();
+    let budgets = analisa_ingest::Budgets {
+        meta_app_per_hour: sim_budgets.meta_app_per_hour * 9 / 10,
+        meta_object_per_hour: sim_budgets.meta_object_per_hour * 9 / 10,
+        tiktok_business_per_second: sim_budgets.tiktok_business_per_second * 9 / 10,
+        tiktok_display_per_minute: sim_budgets.tiktok_display_per_minute * 9 / 10,
+        ga4_per_hour: sim_budgets.ga4_per_hour * 9 / 10,
+        ..analisa_ingest::Budgets::default()
+    };
+    let governor = analisa_ingest::Governor::connect(config.redis.url.expose_secret(), budgets, &format!("{}:demo:{}", config.ingest.redis_prefix, std::process::id())).await?;
+
+    step(&format!("collecting {} accounts with the real connectors: {} days of tracking, then everything", targets.len(), args.tracked_days));
+    let retry = RetryPolicy { max_attempts: 4, base_delay: Duration::from_millis(5), max_delay: Duration::from_millis(100), ..RetryPolicy::default() };
+    let bar = ProgressBar::new(u64::from(args.tracked_days) + 1).with_style(ProgressStyle::with_template("  [{bar:40}] {pos}/{len} days ({eta} left)").expect("valid template"));
+    let first = end - chrono::Duration::days(i64::from(args.tracked_days) - 1);
+    for offset in 0..args.tracked_days {
+        let day = first + chrono::Duration::days(i64::from(offset));
+        sim.state.set_day(day).map_err(anyhow::Error::msg)?;
+        let last = day == end;
+        let clock = Clock::At(Utc.from_utc_datetime(&day.and_time(NaiveTime::from_hms_opt(23, 59, 0).expect("a time"))));
+        // Profiles are one call per account: quick retries and many at once. The full collection
+        // pages through everything, so it waits out the platforms' limits patiently.
+        let options = if last {
+            RunOptions { scope: Scope::Full, clock, governor: Some(governor.clone()), ..RunOptions::default() }
+        } else {
+            RunOptions { scope: Scope::Profile, clock, retry: retry.clone(), concurrency: 16, governor: Some(governor.clone()), ..RunOptions::default() }
+        };
+        let summary = analisa_ingest::run(&lake, &platforms, targets.clone(), options, |_| {}).await?;
+        anyhow::ensure!(summary.failures.is_empty(), "collecting {day} failed: {:?}", summary.failures);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    sim.stop().await;
+
+    step("preparing the database");
+    let db = crate::database::recreate(&args.database_url).await?;
+
+    step("running the pipeline: bronze → silver → gold → PostgreSQL");
+    let formulas = Formulas::load(config.pipeline.formulas.as_deref())?;
+    let pseudonym_key = config.pipeline.pseudonym_key.clone().unwrap_or_else(|| SecretString::from(random_token()));
+    let cache = CacheBus { url: config.redis.url.expose_secret().to_owned(), prefix: config.ingest.redis_prefix.clone() };
+    let pipeline = Pipeline::new(lake.clone(), formulas, pseudonym_key).with_cache(cache);
+    let ledger = Ledger::new(db.clone());
+    let reports = pipeline
+        .run(&ledger, &analisa_jobs::RunOptions::new(select("all")?), |r| eprintln!("  {:<24} {:>9} rows  {:>6.1} s", r.step, r.rows_out, r.elapsed.as_secs_f64()))
+        .await?;
+    if let Some(failed) = reports.iter().find(|r| matches!(r.status, StepStatus::Failed(_))) {
+        anyhow::bail!("the pipeline failed at {}: {:?}", failed.step, failed.status);
+    }
+
+    step("creating the demo organisation and login");
+    let password = random_token()[..16].to_owned();
+    let account = provision(&db, NewAccount { email: DEMO_EMAIL.into(), password: password.clone(), display_name: "Demo".into(), organisation: "Agência Demo".into(), plan: Plan::Pro }).await?;
+    // A tracked list of the ten best-scored creators, so the organisation has data of its own.
+    let list_id = uuid::Uuid::now_v7();
+    sqlx::query("INSERT INTO tracked_lists (list_id, org_id, name, created_by) VALUES ($1, $2, 'Favoritos', $3)").bind(list_id).bind(account.org_id).bind(account.user_id).execute(&db).await?;
+    sqlx::query("INSERT INTO tracked_list_members (list_id, platform, account_id) SELECT $1, platform, account_id FROM serving.influencers ORDER BY score DESC NULLS LAST, platform, account_id LIMIT 10")
+        .bind(list_id)
+        .execute(&db)
+        .await?;
+
+    let mut api_config = config.api.clone();
+    if api_config.jwt_secret.is_none() {
+        api_config.jwt_secret = Some(SecretString::from(random_token()));
+    }
+    if api_config.web_root.is_none() && std::path::Path::new("web/dist/browser/index.html").exists() {
+        api_config.web_root = Some(PathBuf::from("web/dist/browser"));
+    }
+    let api = analisa_query_api::Api::new(db, config.redis.url.expose_secret(), &config.ingest.redis_prefix, Some(lake), api_config)?;
+    let influencers: i64 = sqlx::query_scalar("SELECT count(*) FROM serving.influencers").fetch_one(ledger.pool()).await?;
+    println!();
+    println!("Analisa demo ready in {:.0} s: {influencers} influencers published", started.elapsed().as_secs_f64());
+    println!("  API      http://{}/v1/influencers   (docs: http://{}/docs)", args.listen, args.listen);
+    println!("  login    {DEMO_EMAIL}");
+    println!("  password {password}");
+    println!("  e.g.     curl -s -X POST http://{}/v1/auth/login -H 'content-type: application/json' -d '{{\"email\":\"{DEMO_EMAIL}\",\"password\":\"{password}\"}}'", args.listen);
+    if args.no_serve {
+        return Ok(());
+    }
+    crate::serve_cmd::listen_and_serve(&api, args.listen).await
+}
+
+
+fn step(what: &str) {
+    eprintln!("==> {what}");
+}
