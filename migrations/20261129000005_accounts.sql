@@ -15,8 +15,7 @@ CREATE TABLE organisations (
     org_id          uuid        PRIMARY KEY,
     name            text        NOT NULL,
     plan            text        NOT NULL CHECK (plan IN ('free', 'pro', 'enterprise')),
-    created_at      timestamptz NOT NULL DEFAULT now(),
-    deleted_at      timestamptz
+    created_at      timestamptz NOT NULL DEFAULT now()
 );
 
 CREATE TABLE memberships (

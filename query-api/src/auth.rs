@@ -231,7 +231,7 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
     };
     let limit = crate::ratelimit::take(&state, &principal).await;
     let mut response = match limit.as_ref().map(|l| l.remaining < 0) {
-        Some(true) => ApiError::TooManyRequests { detail: format!("rate limit of the {} plan reached", principal.plan().as_str()), retry_after_secs: limit.as_ref().map_or(1, |l| l.reset_secs) }.into_response(),
+        Some(true) => ApiError::TooManyRequests { detail: format!("rate limit of the {} plan reached", principal.plan().as_str()), retry_after_secs: limit.as_ref().map_or(1, |l| l.retry_after_secs) }.into_response(),
         _ => {
             request.extensions_mut().insert(principal);
             next.run(request).await
@@ -251,19 +251,27 @@ async fn user_principal(state: &AppState, token: &str) -> ApiResult<Principal> {
     Ok(Principal::User { user_id: claims.sub, session: claims.sid, plan: claims.plan })
 }
 
-/// Revocations are announced in Redis (cheap per request); when Redis cannot answer, PostgreSQL
-/// does, so a signed-out session never comes back because Redis is down.
+/// Whether a session is over. Redis remembers each answer briefly (revoked: for as long as an
+/// access token lives; alive: 30 s); PostgreSQL, the record, answers when Redis does not know
+/// or cannot answer. So a revocation Redis missed (down, restarted, evicted) still takes
+/// effect within 30 s, not 15 minutes.
 async fn session_revoked(state: &AppState, session: Uuid) -> ApiResult<bool> {
-    let key = state.redis.key(&format!("revoked:session:{session}"));
-    if let Some(flag) = state.redis.run::<Option<String>>(redis::cmd("GET").arg(&key)).await {
-        if flag.is_some() {
-            return Ok(true);
-        }
-        return Ok(false);
+    let key = state.redis.key(&format!("session:{session}"));
+    match state.redis.run::<Option<String>>(redis::cmd("GET").arg(&key)).await.flatten().as_deref() {
+        Some("revoked") => return Ok(true),
+        Some("alive") => return Ok(false),
+        _ => {}
     }
     let revoked: Option<Option<chrono::DateTime<Utc>>> = sqlx::query_scalar("SELECT revoked_at FROM sessions WHERE family_id = $1").bind(session).fetch_optional(&state.db).await?;
-    Ok(!matches!(revoked, Some(None)))
+    let alive = matches!(revoked, Some(None));
+    if alive {
+        // NX: a revocation written meanwhile is never overwritten by this older reading.
+        state.redis.run::<Option<String>>(redis::cmd("SET").arg(&key).arg("alive").arg("EX").arg(SESSION_ALIVE_SECS).arg("NX")).await;
+    }
+    Ok(!alive)
 }
+
+const SESSION_ALIVE_SECS: u64 = 30;
 
 /// Ends a session: PostgreSQL is the record, Redis tells every API instance at once.
 pub async fn revoke_session(state: &AppState, executor: impl sqlx::PgExecutor<'_>, session: Uuid, reason: &str) -> ApiResult<()> {
@@ -273,7 +281,7 @@ pub async fn revoke_session(state: &AppState, executor: impl sqlx::PgExecutor<'_
         .execute(executor)
         .await?;
     let ttl = state.keys.access_ttl().as_secs() + 60;
-    state.redis.run::<()>(redis::cmd("SET").arg(state.redis.key(&format!("revoked:session:{session}"))).arg(reason).arg("EX").arg(ttl)).await;
+    state.redis.run::<()>(redis::cmd("SET").arg(state.redis.key(&format!("session:{session}"))).arg("revoked").arg("EX").arg(ttl)).await;
     Ok(())
 }
 
@@ -282,7 +290,7 @@ async fn api_key_principal(state: &AppState, key: &str) -> ApiResult<Principal> 
     let (prefix, secret) = key.split_once('.').ok_or_else(invalid)?;
     let row: Option<(Uuid, Uuid, Vec<u8>, String, String)> = sqlx::query_as(
         "SELECT k.key_id, k.org_id, k.secret_hash, k.scope, o.plan FROM api_keys k JOIN organisations o USING (org_id)
-         WHERE k.prefix = $1 AND k.revoked_at IS NULL AND o.deleted_at IS NULL",
+         WHERE k.prefix = $1 AND k.revoked_at IS NULL",
     )
     .bind(prefix)
     .fetch_optional(&state.db)
@@ -292,6 +300,8 @@ async fn api_key_principal(state: &AppState, key: &str) -> ApiResult<Principal> 
     if token_hash(secret) != secret_hash {
         return Err(invalid());
     }
+    // At most one write a minute per key, however busy it is.
+    sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE key_id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')").bind(key_id).execute(&state.db).await?;
     let role = if scope == "write" { Role::Analyst } else { Role::Viewer };
     Ok(Principal::ApiKey { key_id, prefix: prefix.to_owned(), org_id, role, plan: plan.parse()? })
 }

@@ -7,6 +7,8 @@ use secrecy::SecretString;
 use analisa_lake::config::human_duration;
 use serde::Deserialize;
 
+use crate::ids::Plan;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiConfig {
@@ -33,6 +35,48 @@ pub struct ApiConfig {
     pub login_window: Duration,
     /// The built dashboard (served at `/`); absent = API only.
     pub web_root: Option<PathBuf>,
+    /// What each plan allows (`[api.plans.free]`, `.pro`, `.enterprise`).
+    pub plans: Plans,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Plans {
+    pub free: PlanLimits,
+    pub pro: PlanLimits,
+    pub enterprise: PlanLimits,
+}
+
+/// The limits of one plan.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanLimits {
+    /// API requests per minute of each user or key (a token bucket of this size, refilled
+    /// over a minute).
+    pub requests_per_minute: i64,
+    /// Distinct influencers an organisation may track in its lists and campaigns (none =
+    /// unlimited).
+    pub tracked_influencers: Option<i64>,
+}
+
+impl Default for Plans {
+    fn default() -> Self {
+        Self {
+            free: PlanLimits { requests_per_minute: 120, tracked_influencers: Some(25) },
+            pro: PlanLimits { requests_per_minute: 1_200, tracked_influencers: Some(1_000) },
+            enterprise: PlanLimits { requests_per_minute: 12_000, tracked_influencers: None },
+        }
+    }
+}
+
+impl Plans {
+    pub fn limits(&self, plan: Plan) -> PlanLimits {
+        match plan {
+            Plan::Free => self.free,
+            Plan::Pro => self.pro,
+            Plan::Enterprise => self.enterprise,
+        }
+    }
 }
 
 impl Default for ApiConfig {
@@ -49,6 +93,7 @@ impl Default for ApiConfig {
             login_max_failures: 5,
             login_window: Duration::from_secs(15 * 60),
             web_root: None,
+            plans: Plans::default(),
         }
     }
 }

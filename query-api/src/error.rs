@@ -115,9 +115,12 @@ impl From<sqlx::Error> for ApiError {
                 error!(%error, "PostgreSQL unavailable");
                 Self::Unavailable("the database is unavailable; try again shortly".into())
             }
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40001" | "40P01")) => Self::Conflict("a concurrent change got in the way; try again".into()),
             sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict("this already exists".into()),
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => Self::BadRequest("it refers to something that does not exist".into()),
             sqlx::Error::Database(db) if db.is_check_violation() => Self::BadRequest("a value is out of its allowed range".into()),
+            // A row read a moment ago is gone (deleted concurrently).
+            sqlx::Error::RowNotFound => Self::NotFound("it no longer exists".into()),
             _ => Self::Internal(error.to_string()),
         }
     }

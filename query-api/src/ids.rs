@@ -99,24 +99,6 @@ impl Plan {
             Self::Enterprise => "enterprise",
         }
     }
-
-    /// API requests per minute (the token bucket's size; it refills over a minute).
-    pub fn requests_per_minute(self) -> i64 {
-        match self {
-            Self::Free => 120,
-            Self::Pro => 1_200,
-            Self::Enterprise => 12_000,
-        }
-    }
-
-    /// Distinct influencers an organisation may track across its lists and campaigns.
-    pub fn tracked_influencers(self) -> Option<i64> {
-        match self {
-            Self::Free => Some(25),
-            Self::Pro => Some(1_000),
-            Self::Enterprise => None,
-        }
-    }
 }
 
 impl FromStr for Plan {

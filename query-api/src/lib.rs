@@ -169,6 +169,8 @@ async fn problem_for_plain_errors(request: Request, next: Next) -> Response {
         s if s.is_server_error() => "internal",
         _ => "bad-request",
     };
+    // A JSON body of the wrong shape is bad input like any other (axum says 422).
+    let status = if status == StatusCode::UNPROCESSABLE_ENTITY { StatusCode::BAD_REQUEST } else { status };
     let mut converted = problem(status, slug, detail);
     for (name, value) in parts.headers.iter().filter(|(name, _)| *name != header::CONTENT_TYPE && *name != header::CONTENT_LENGTH) {
         converted.headers_mut().insert(name.clone(), value.clone());

@@ -3,8 +3,10 @@
 use std::sync::LazyLock;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
+use crate::error::PROBLEM_JSON;
 use crate::routes::{auth, influencers, lists, ops, orgs};
 
 #[derive(OpenApi)]
@@ -40,6 +42,32 @@ impl Modify for Security {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()));
         components.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))));
+        let problem = |description: &str| {
+            ResponseBuilder::new().description(description).content(PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build()).build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                // Errors are problem+json, whatever the annotation's default content type.
+                for response in responses.values_mut() {
+                    if let RefOr::T(response) = response
+                        && response.content.get("application/json").is_some_and(|c| matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem")))
+                        && let Some(content) = response.content.shift_remove("application/json")
+                    {
+                        response.content.insert(PROBLEM_JSON.into(), content);
+                    }
+                }
+                if operation.tags.as_ref().is_some_and(|tags| tags.iter().any(|t| t == "operations")) {
+                    continue;
+                }
+                // Every signed-in route can be rate limited, and every route can meet a
+                // database that is away.
+                if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    responses.entry("429".into()).or_insert_with(|| RefOr::T(problem("Too Many Requests: the caller's plan limit; see Retry-After")));
+                }
+                responses.entry("503".into()).or_insert_with(|| RefOr::T(problem("Service Unavailable: the database is unreachable")));
+            }
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use crate::auth::Principal;
 use crate::state::AppState;
 
 /// A bucket holding `capacity` tokens that refills completely in `period_ms`; takes one token.
-/// Returns {remaining (−1 when refused), ms until full}. Redis's own clock keeps every API
+/// Returns {remaining (−1 when refused), ms until full, ms until the next token}. Redis's own clock keeps every API
 /// instance on one time.
 const TAKE: &str = r"
 local capacity = tonumber(ARGV[1])
@@ -25,7 +25,7 @@ if tokens >= 1 then
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
 redis.call('PEXPIRE', KEYS[1], period)
-return {remaining, math.ceil((capacity - tokens) * period / capacity)}
+return {remaining, math.ceil((capacity - tokens) * period / capacity), math.ceil(math.max(0, 1 - tokens) * period / capacity)}
 ";
 
 pub struct RateLimit {
@@ -33,17 +33,20 @@ pub struct RateLimit {
     /// Tokens left; negative when this request was refused.
     pub remaining: i64,
     pub reset_secs: u64,
+    /// When a refused caller may try again.
+    pub retry_after_secs: u64,
 }
 
 pub async fn take(state: &AppState, principal: &Principal) -> Option<RateLimit> {
     static SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| redis::Script::new(TAKE));
-    let limit = principal.plan().requests_per_minute();
+    let limit = state.config.plans.limits(principal.plan()).requests_per_minute;
     let key = state.redis.key(&format!("ratelimit:{}", principal.bucket()));
-    let (remaining, reset_ms): (i64, i64) = state.redis.invoke(&SCRIPT, &[key], &[limit, 60_000]).await?;
+    let (remaining, reset_ms, next_ms): (i64, i64, i64) = state.redis.invoke(&SCRIPT, &[key], &[limit, 60_000]).await?;
     if remaining < 0 {
         state.metrics.rate_limited.inc();
     }
-    Some(RateLimit { limit, remaining, reset_secs: (reset_ms.max(0) as u64).div_ceil(1000) })
+    let secs = |ms: i64| (ms.max(0) as u64).div_ceil(1000);
+    Some(RateLimit { limit, remaining, reset_secs: secs(reset_ms), retry_after_secs: secs(next_ms).max(1) })
 }
 
 impl RateLimit {

@@ -59,7 +59,7 @@ impl<R: MinRole> FromRequestParts<AppState> for OrgAccess<R> {
             Principal::User { user_id, .. } => {
                 let row: Option<(String, String)> = sqlx::query_as(
                     "SELECT m.role, o.plan FROM memberships m JOIN organisations o USING (org_id)
-                     WHERE m.org_id = $1 AND m.user_id = $2 AND o.deleted_at IS NULL",
+                     WHERE m.org_id = $1 AND m.user_id = $2",
                 )
                 .bind(org_id)
                 .bind(user_id)

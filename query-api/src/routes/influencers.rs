@@ -18,7 +18,7 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::ids::InfluencerId;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// Comma-separated: instagram, facebook, tiktok.
@@ -231,8 +231,9 @@ async fn run_search(state: &AppState, query: &SearchQuery) -> ApiResult<SearchPa
 /// Searches influencers with filters, sorting and cursor paging.
 #[utoipa::path(get, path = "/v1/influencers", tag = "influencers", security(("bearer" = []), ("api_key" = [])), params(SearchQuery),
     responses((status = 200, body = SearchPage), (status = 304), (status = 400, body = Problem), (status = 401, body = Problem), (status = 429, body = Problem)))]
-pub async fn search(State(state): State<AppState>, _caller: Principal, headers: HeaderMap, uri: axum::http::Uri, Query(query): Query<SearchQuery>) -> ApiResult<Response> {
-    let key = format!("search?{}", uri.query().unwrap_or(""));
+pub async fn search(State(state): State<AppState>, _caller: Principal, headers: HeaderMap, Query(query): Query<SearchQuery>) -> ApiResult<Response> {
+    // Keyed by the parsed query, so parameters the API ignores cannot mint cache entries.
+    let key = format!("search:{}", serde_json::to_string(&query).map_err(|e| ApiError::Internal(e.to_string()))?);
     cached(&state, &headers, &key, run_search(&state, &query)).await
 }
 

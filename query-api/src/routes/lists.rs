@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::audit::{self, Entry};
+use crate::config::PlanLimits;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::ids::{InfluencerId, Plan};
 use crate::rbac::{Analyst, OrgAccess, Viewer};
@@ -119,7 +120,7 @@ pub async fn delete_list(State(state): State<AppState>, access: OrgAccess<Analys
 }
 
 /// Checks that the influencer exists and that adding it keeps the organisation in its plan.
-async fn admit(tx: &mut PgConnection, org_id: Uuid, plan: Plan, id: &InfluencerId) -> ApiResult<()> {
+async fn admit(tx: &mut PgConnection, org_id: Uuid, plan: Plan, limits: PlanLimits, id: &InfluencerId) -> ApiResult<()> {
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM serving.influencers WHERE platform = $1 AND account_id = $2)")
         .bind(&id.platform)
         .bind(&id.account_id)
@@ -139,7 +140,7 @@ async fn admit(tx: &mut PgConnection, org_id: Uuid, plan: Plan, id: &InfluencerI
     .bind(&id.account_id)
     .fetch_one(&mut *tx)
     .await?;
-    if let Some(limit) = plan.tracked_influencers()
+    if let Some(limit) = limits.tracked_influencers
         && !already
         && tracked_count(&mut *tx, org_id).await? >= limit
     {
@@ -192,7 +193,7 @@ async fn add_member(state: &AppState, access: &OrgAccess<Analyst>, holder: Holde
     if !owned {
         return Err(ApiError::not_found(format!("{noun} {parent}")));
     }
-    admit(&mut tx, access.org_id, access.plan, &id).await?;
+    admit(&mut tx, access.org_id, access.plan, state.config.plans.limits(access.plan), &id).await?;
     sqlx::query(&format!("INSERT INTO {members} ({key}, platform, account_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"))
         .bind(parent)
         .bind(&id.platform)

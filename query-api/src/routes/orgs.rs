@@ -70,9 +70,10 @@ pub async fn tracked_count(db: impl sqlx::PgExecutor<'_>, org_id: Uuid) -> ApiRe
 
 async fn load(state: &AppState, org_id: Uuid) -> ApiResult<Organisation> {
     let (name, plan, created_at): (String, String, DateTime<Utc>) =
-        sqlx::query_as("SELECT name, plan, created_at FROM organisations WHERE org_id = $1 AND deleted_at IS NULL").bind(org_id).fetch_one(&state.db).await?;
+        sqlx::query_as("SELECT name, plan, created_at FROM organisations WHERE org_id = $1").bind(org_id).fetch_one(&state.db).await?;
     let plan: Plan = plan.parse()?;
-    Ok(Organisation { org_id, name, plan, created_at, tracked_influencers: tracked_count(&state.db, org_id).await?, tracked_influencers_limit: plan.tracked_influencers(), requests_per_minute: plan.requests_per_minute() })
+    let limits = state.config.plans.limits(plan);
+    Ok(Organisation { org_id, name, plan, created_at, tracked_influencers: tracked_count(&state.db, org_id).await?, tracked_influencers_limit: limits.tracked_influencers, requests_per_minute: limits.requests_per_minute })
 }
 
 /// An organisation, its plan and quota use.
@@ -102,13 +103,16 @@ pub async fn update(State(state): State<AppState>, access: OrgAccess<Admin>, Jso
     Ok(Json(load(&state, access.org_id).await?))
 }
 
-/// Deletes an organisation (owner). Its private data goes with it.
+/// Deletes an organisation (owner): its members, invitations, API keys, lists, campaigns and
+/// disputes are erased with it, and its connected accounts are disconnected.
 #[utoipa::path(delete, path = "/v1/orgs/{org_id}", tag = "organisations", security(("bearer" = [])), params(("org_id" = Uuid, Path)),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn delete(State(state): State<AppState>, access: OrgAccess<Owner>) -> ApiResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    sqlx::query("UPDATE organisations SET deleted_at = now() WHERE org_id = $1").bind(access.org_id).execute(&mut *tx).await?;
-    sqlx::query("UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE org_id = $1").bind(access.org_id).execute(&mut *tx).await?;
+    // Members, invitations, keys, lists, campaigns and disputes go with it (ON DELETE
+    // CASCADE); its audit rows stay, as the record that it existed and was deleted.
+    sqlx::query("DELETE FROM organisations WHERE org_id = $1").bind(access.org_id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE platform_connections SET org_id = NULL, status = 'revoked' WHERE org_id = $1").bind(access.org_id.to_string()).execute(&mut *tx).await?;
     audit::append(&mut tx, Entry { org_id: Some(access.org_id), actor: &access.principal.actor(), action: "org.delete", target: &format!("org:{}", access.org_id), details: json!({}) }).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -141,6 +145,13 @@ pub struct RoleChange {
     pub role: Role,
 }
 
+/// Serialises membership changes of one organisation, so that two owners demoting each other
+/// at once cannot leave it without an owner.
+async fn lock_organisation(tx: &mut sqlx::PgConnection, org_id: Uuid) -> ApiResult<()> {
+    sqlx::query("SELECT 1 FROM organisations WHERE org_id = $1 FOR UPDATE").bind(org_id).execute(&mut *tx).await?;
+    Ok(())
+}
+
 /// Changes a member's role (admin; only an owner grants or takes away ownership, and the last
 /// owner stays).
 #[utoipa::path(patch, path = "/v1/orgs/{org_id}/members/{user_id}", tag = "organisations", security(("bearer" = [])),
@@ -149,6 +160,7 @@ pub struct RoleChange {
 pub async fn change_role(State(state): State<AppState>, access: OrgAccess<Admin>, Path(path): Path<(Uuid, Uuid)>, Json(body): Json<RoleChange>) -> ApiResult<StatusCode> {
     let (_, user_id) = path;
     let mut tx = state.db.begin().await?;
+    lock_organisation(&mut tx, access.org_id).await?;
     let current: Option<String> = sqlx::query_scalar("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2 FOR UPDATE").bind(access.org_id).bind(user_id).fetch_optional(&mut *tx).await?;
     let current: Role = current.ok_or_else(|| ApiError::not_found(format!("member {user_id}")))?.parse()?;
     if (current == Role::Owner || body.role == Role::Owner) && access.role < Role::Owner {
@@ -178,6 +190,7 @@ async fn ensure_another_owner(tx: &mut sqlx::PgConnection, org_id: Uuid, leaving
 pub async fn remove_member(State(state): State<AppState>, access: OrgAccess<Admin>, Path(path): Path<(Uuid, Uuid)>) -> ApiResult<StatusCode> {
     let (_, user_id) = path;
     let mut tx = state.db.begin().await?;
+    lock_organisation(&mut tx, access.org_id).await?;
     let current: Option<String> = sqlx::query_scalar("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2 FOR UPDATE").bind(access.org_id).bind(user_id).fetch_optional(&mut *tx).await?;
     let current: Role = current.ok_or_else(|| ApiError::not_found(format!("member {user_id}")))?.parse()?;
     if current == Role::Owner {
@@ -291,7 +304,7 @@ pub async fn accept(State(state): State<AppState>, principal: Principal, Json(bo
     let mut tx = state.db.begin().await?;
     let row: Option<(Uuid, Uuid, String, String, String, String)> = sqlx::query_as(
         "SELECT i.invitation_id, i.org_id, i.email, i.role, o.name, o.plan FROM invitations i JOIN organisations o USING (org_id)
-         WHERE i.token_hash = $1 AND i.revoked_at IS NULL AND i.accepted_at IS NULL AND i.expires_at > now() AND o.deleted_at IS NULL FOR UPDATE OF i",
+         WHERE i.token_hash = $1 AND i.revoked_at IS NULL AND i.accepted_at IS NULL AND i.expires_at > now() FOR UPDATE OF i",
     )
     .bind(token_hash(&body.token))
     .fetch_optional(&mut *tx)

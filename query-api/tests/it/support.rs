@@ -276,7 +276,7 @@ impl TestApi {
         let org: uuid::Uuid = org_id.parse().unwrap();
         let mut state = Vec::new();
         for sql in [
-            "SELECT name || plan || coalesce(deleted_at::text, '') FROM organisations WHERE org_id = $1",
+            "SELECT name || plan FROM organisations WHERE org_id = $1",
             "SELECT user_id::text || role FROM memberships WHERE org_id = $1 ORDER BY 1",
             "SELECT l.name || coalesce(string_agg(m.platform || m.account_id, ',' ORDER BY m.platform, m.account_id), '') FROM tracked_lists l LEFT JOIN tracked_list_members m USING (list_id) WHERE org_id = $1 GROUP BY l.list_id, l.name ORDER BY 1",
             "SELECT c.name || c.starts_on || c.ends_on || coalesce(string_agg(m.platform || m.account_id, ','), '') FROM campaigns c LEFT JOIN campaign_members m USING (campaign_id) WHERE org_id = $1 GROUP BY c.campaign_id ORDER BY 1",

@@ -43,3 +43,34 @@ async fn no_route_lets_one_organisation_into_another() {
     assert_eq!(lists[0]["name"], "alfa list");
     api.stop().await;
 }
+
+#[tokio::test]
+async fn the_plan_caps_tracked_influencers_across_lists_and_campaigns() {
+    let api = TestApi::start().await;
+    let owner = api.account("owner@quota.example.com", "Quota").await;
+    let org = &owner.org_id;
+    let (_, list) = api.post(&format!("/v1/orgs/{org}/lists"), Some(&owner.access), serde_json::json!({"name": "L"})).await;
+    let (_, campaign) = api.post(&format!("/v1/orgs/{org}/campaigns"), Some(&owner.access), serde_json::json!({"name": "C", "starts_on": "2026-12-01", "ends_on": "2026-12-02"})).await;
+    let id = |n: usize| format!("{}:{}", PLATFORMS[n % 3], 1000 + n);
+    let add = |target: String| {
+        let api = &api;
+        let token = owner.access.clone();
+        async move { api.call(reqwest::Method::PUT, &target, Some(&token), None).await.0 }
+    };
+    let list_url = |n: usize| format!("/v1/orgs/{org}/lists/{}/influencers/{}", list["list_id"].as_str().unwrap(), id(n));
+    let campaign_url = |n: usize| format!("/v1/orgs/{org}/campaigns/{}/influencers/{}", campaign["campaign_id"].as_str().unwrap(), id(n));
+    for n in 0..25 {
+        // Half in the list, half in the campaign: the quota counts distinct creators in both.
+        let url = if n % 2 == 0 { list_url(n) } else { campaign_url(n) };
+        assert_eq!(add(url).await, StatusCode::NO_CONTENT, "creator {n}");
+    }
+    assert_eq!(add(list_url(25)).await, StatusCode::CONFLICT, "the free plan tracks 25");
+    assert_eq!(add(list_url(1)).await, StatusCode::NO_CONTENT, "one already tracked (in the campaign) costs nothing more");
+    let (_, organisation) = api.get(&format!("/v1/orgs/{org}"), &owner.access).await;
+    assert_eq!((organisation["tracked_influencers"].as_i64(), organisation["tracked_influencers_limit"].as_i64()), (Some(25), Some(25)));
+    let (status, _, _) = api.call(reqwest::Method::PATCH, &format!("/v1/orgs/{org}"), Some(&owner.access), Some(serde_json::json!({"plan": "pro"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(add(list_url(25)).await, StatusCode::NO_CONTENT, "the pro plan has room");
+    assert_eq!(add(list_url(59).replace("1059", "99999")).await, StatusCode::NOT_FOUND, "an unknown creator cannot be tracked");
+    api.stop().await;
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# B5: the API's latency and throughput with wrk on loopback, beside a bare axum "hello" on the
+# same machine (the ceiling). Usage: bench/api_latency.sh [seconds per run, default 15]
+# It prepares the demo world once (analisa demo --no-serve into its own database), serves it
+# with a release build, and runs: the bare ceiling; a profile and a filtered search answered
+# from the Redis cache; the same two uncached (a nonce parameter makes every request a miss,
+# so each one reads PostgreSQL and writes the cache).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/env.sh
+SECONDS_PER_RUN=${1:-15}
+ensure_postgres
+ensure_redis
+command -v wrk >/dev/null || apt_install wrk
+
+cargo build --release --locked --bin analisa
+cargo build --release --locked -p analisa-query-api --example bare_axum
+BIN="$CARGO_TARGET_DIR/release/analisa"
+BARE="$CARGO_TARGET_DIR/release/examples/bare_axum"
+DB=postgres://postgres@127.0.0.1:5432/analisa_bench
+WORK="$ANALISA_CACHE/bench-api"
+mkdir -p "$WORK"
+
+log "preparing the demo world (200 creators) in $DB"
+"$BIN" demo --no-serve --dir "$WORK/demo" --database-url "$DB" > "$WORK/demo.out"
+PASSWORD=$(awk '/password/ {print $2}' "$WORK/demo.out")
+# The benchmark measures the API, not the plan: the demo organisation gets a limit it cannot hit.
+psql -q "$DB" -c "UPDATE organisations SET plan = 'enterprise'"
+export ANALISA__DATABASE__URL="$DB" ANALISA__LAKE__ROOT="file://$WORK/demo/lake"
+export ANALISA__API__JWT_SECRET="bench-secret-bench-secret-bench-secret-1234"
+export ANALISA__API__PLANS__ENTERPRISE__REQUESTS_PER_MINUTE=1000000000 ANALISA__API__PLANS__ENTERPRISE__TRACKED_INFLUENCERS=1000000
+export ANALISA__API__ACCESS_TTL=2h RUST_LOG=warn
+
+"$BIN" serve --listen 127.0.0.1:18080 > "$WORK/serve.log" 2>&1 &
+SERVE=$!
+"$BARE" 127.0.0.1:18099 > /dev/null &
+BAREPID=$!
+trap 'kill $SERVE $BAREPID 2>/dev/null' EXIT
+for _ in $(seq 1 50); do curl -sf http://127.0.0.1:18080/health >/dev/null && curl -sf http://127.0.0.1:18099/ >/dev/null && break; sleep 0.2; done
+
+TOKEN=$(curl -sf -X POST http://127.0.0.1:18080/v1/auth/login -H 'content-type: application/json' \
+  -d "{\"email\":\"demo@analisa.dev\",\"password\":\"$PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+ID=$(curl -sf "http://127.0.0.1:18080/v1/influencers?limit=1" -H "authorization: Bearer $TOKEN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
+PROFILE="http://127.0.0.1:18080/v1/influencers/$ID"
+SEARCH="http://127.0.0.1:18080/v1/influencers?platform=instagram,tiktok&country=BR&score_min=40&er_min=0.01&sort=-score&limit=25"
+cat > "$WORK/nonce.lua" <<'LUA'
+local n = 0
+request = function()
+  n = n + 1
+  local sep = string.find(wrk.path, "?", 1, true) and "&" or "?"
+  return wrk.format(nil, wrk.path .. sep .. "nonce=" .. n .. "-" .. math.random(1, 1e9))
+end
+LUA
+
+run() { # name, url, extra wrk args...
+  local name=$1 url=$2; shift 2
+  curl -sf -o /dev/null -H "authorization: Bearer $TOKEN" "$url"   # prime the cache
+  local out
+  out=$(wrk -t2 -c16 -d"${SECONDS_PER_RUN}s" --latency -H "authorization: Bearer $TOKEN" "$@" "$url")
+  local rps p50 p99 errors
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
+  printf '| %s | %s | %s | %s | %s |\n' "$name" "$rps" "$p50" "$p99" "${errors:-0}"
+}
+
+echo "| run | requests/s | p50 | p99 | non-2xx |"
+echo "|---|---|---|---|---|"
+run "bare axum hello (ceiling)" "http://127.0.0.1:18099/"
+run "profile, cached" "$PROFILE"
+run "search with filters, cached" "$SEARCH"
+run "profile, uncached" "$PROFILE" -s "$WORK/nonce.lua"
+run "search with filters, uncached" "$SEARCH" -s "$WORK/nonce.lua"
