@@ -2,12 +2,11 @@
 //! failure Redis is skipped for a while (answers then come from PostgreSQL), so that a dead
 //! Redis costs one slow request every few seconds, not one per request.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use tokio::sync::Mutex;
 use tracing::warn;
 
 const TIMEOUT: Duration = Duration::from_millis(300);
@@ -20,7 +19,10 @@ pub struct RedisHandle {
 
 struct Inner {
     client: Option<redis::Client>,
-    manager: Mutex<Option<ConnectionManager>>,
+    manager: RwLock<Option<ConnectionManager>>,
+    /// One request connects at a time; the others go without Redis meanwhile instead of
+    /// queueing behind a connection that may never come.
+    connecting: AtomicBool,
     /// Unix milliseconds before which Redis is not tried again.
     skip_until: AtomicU64,
     prefix: String,
@@ -34,7 +36,7 @@ impl RedisHandle {
     /// `url` is not connected to yet: the first use connects.
     pub fn new(url: &str, prefix: impl Into<String>) -> Self {
         let client = redis::Client::open(url).map_err(|error| warn!(%error, "invalid Redis URL; running without Redis")).ok();
-        Self { inner: Arc::new(Inner { client, manager: Mutex::new(None), skip_until: AtomicU64::new(0), prefix: prefix.into() }) }
+        Self { inner: Arc::new(Inner { client, manager: RwLock::new(None), connecting: AtomicBool::new(false), skip_until: AtomicU64::new(0), prefix: prefix.into() }) }
     }
 
     pub fn key(&self, suffix: &str) -> String {
@@ -49,15 +51,19 @@ impl RedisHandle {
         if self.is_paused() {
             return None;
         }
+        if let Some(manager) = self.inner.manager.read().expect("redis handle lock").clone() {
+            return Some(manager);
+        }
         let client = self.inner.client.clone()?;
-        let mut slot = self.inner.manager.lock().await;
-        if let Some(manager) = slot.as_ref() {
-            return Some(manager.clone());
+        if self.inner.connecting.swap(true, Ordering::AcqRel) {
+            return None;
         }
         let config = ConnectionManagerConfig::new().set_response_timeout(Some(TIMEOUT)).set_connection_timeout(Some(TIMEOUT)).set_number_of_retries(1);
-        match tokio::time::timeout(TIMEOUT * 2, ConnectionManager::new_with_config(client, config)).await {
+        let connected = tokio::time::timeout(TIMEOUT * 2, ConnectionManager::new_with_config(client, config)).await;
+        self.inner.connecting.store(false, Ordering::Release);
+        match connected {
             Ok(Ok(manager)) => {
-                *slot = Some(manager.clone());
+                *self.inner.manager.write().expect("redis handle lock") = Some(manager.clone());
                 Some(manager)
             }
             Ok(Err(error)) => self.failed(&error.to_string()),
