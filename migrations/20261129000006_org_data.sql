@@ -51,7 +51,3 @@ CREATE TABLE flag_disputes (
     created_at      timestamptz NOT NULL DEFAULT now(),
     UNIQUE (org_id, flag_id)
 );
-
--- Which formula variant `serving.influencers.score` holds (the profile shows its breakdown
--- first; the others stay in `scores`).
-ALTER TABLE serving.influencers ADD COLUMN score_formula text;

@@ -80,10 +80,14 @@ impl RedisHandle {
     /// Runs a command; `None` when Redis is down or slow (the caller goes without it).
     pub async fn run<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> Option<T> {
         let mut connection = self.connection().await?;
-        match tokio::time::timeout(TIMEOUT, command.query_async::<T>(&mut connection)).await {
+        self.within_timeout(command.query_async::<T>(&mut connection)).await
+    }
+
+    async fn within_timeout<T>(&self, call: impl std::future::Future<Output = redis::RedisResult<T>>) -> Option<T> {
+        match tokio::time::timeout(TIMEOUT, call).await {
             Ok(Ok(value)) => Some(value),
             Ok(Err(error)) => self.failed(&error.to_string()),
-            Err(_) => self.failed("command timed out"),
+            Err(_) => self.failed("timed out"),
         }
     }
 
@@ -96,11 +100,7 @@ impl RedisHandle {
         for arg in args {
             invocation.arg(*arg);
         }
-        match tokio::time::timeout(TIMEOUT, invocation.invoke_async::<T>(&mut connection)).await {
-            Ok(Ok(value)) => Some(value),
-            Ok(Err(error)) => self.failed(&error.to_string()),
-            Err(_) => self.failed("script timed out"),
-        }
+        self.within_timeout(invocation.invoke_async::<T>(&mut connection)).await
     }
 
     pub async fn ping(&self) -> bool {

@@ -394,9 +394,23 @@ pub struct History {
     pub points: Vec<DailyPoint>,
 }
 
+/// 404 unless the influencer is published (a cheap check, without its JSON columns).
+async fn ensure_published(state: &AppState, id: &InfluencerId) -> ApiResult<()> {
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM serving.influencers WHERE platform = $1 AND account_id = $2)")
+        .bind(&id.platform)
+        .bind(&id.account_id)
+        .fetch_one(&state.db)
+        .await?;
+    if exists { Ok(()) } else { Err(ApiError::not_found(format!("influencer {id}"))) }
+}
+
 async fn history_of(state: &AppState, id: &InfluencerId, query: &HistoryQuery) -> ApiResult<History> {
-    summary(state, id).await?;
-    let points = sqlx::query_as::<_, DailyPoint>(
+    ensure_published(state, id).await?;
+    Ok(History { id: id.to_string(), points: daily_points(state, id, query).await? })
+}
+
+async fn daily_points(state: &AppState, id: &InfluencerId, query: &HistoryQuery) -> ApiResult<Vec<DailyPoint>> {
+    Ok(sqlx::query_as::<_, DailyPoint>(
         "WITH bounds AS (SELECT coalesce($4::date, max(date)) AS last FROM serving.influencer_daily WHERE platform = $1 AND account_id = $2)
          SELECT date, followers, follows, follower_delta, posts, likes, comments, views, er_daily FROM serving.influencer_daily, bounds
          WHERE platform = $1 AND account_id = $2 AND date <= bounds.last AND date >= coalesce($3::date, bounds.last - 180) ORDER BY date",
@@ -406,8 +420,7 @@ async fn history_of(state: &AppState, id: &InfluencerId, query: &HistoryQuery) -
     .bind(query.from)
     .bind(query.to)
     .fetch_all(&state.db)
-    .await?;
-    Ok(History { id: id.to_string(), points })
+    .await?)
 }
 
 /// Daily follower and engagement history.
@@ -458,7 +471,7 @@ pub struct PostsPage {
 }
 
 async fn posts_of(state: &AppState, id: &InfluencerId, query: &PostsQuery) -> ApiResult<PostsPage> {
-    summary(state, id).await?;
+    ensure_published(state, id).await?;
     let limit = query.limit.unwrap_or(25);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::BadRequest("limit is between 1 and 100".into()));
@@ -533,7 +546,8 @@ async fn compare_of(state: &AppState, ids: &[InfluencerId]) -> ApiResult<Compari
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {
         let (influencer, metrics, scores, score_formula) = summary(state, id).await?;
-        let history = history_of(state, id, &HistoryQuery { from: None, to: None }).await?.points;
+        // `summary` has just proved the influencer exists.
+        let history = daily_points(state, id, &HistoryQuery { from: None, to: None }).await?;
         let history = history[history.len().saturating_sub(90)..].to_vec();
         items.push(Compared { score: score_formula.and_then(|f| scores.get(&f).cloned()).unwrap_or(Value::Null), influencer, metrics, history });
     }
