@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
-use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::catalog::TableProvider;
@@ -50,10 +50,13 @@ impl LakeSession {
 
 /// A context with the configured memory pool and spill directory, and the three layer schemas.
 pub(crate) fn context(config: &LakeConfig) -> Result<SessionContext> {
-    // FairSpillPool shares memory among spilling operators instead of letting the first
-    // sort starve the others; the tracking wrapper names the top consumers when it runs out.
+    // A greedy pool, not a fair one: DataFusion's estimate of a sort batch counts string-view
+    // buffers shared across batches once per batch, so a silver step over a few thousand bronze
+    // rows asked for ~200 MB while using far less; a fair pool caps each of the plan's ~14
+    // spilling operators at pool/14 (~145 MB of 2 GiB) and refused it, depending on how the
+    // rows fell into batches. The tracking wrapper names the top consumers when it runs out.
     let pool = TrackConsumersPool::new(
-        FairSpillPool::new(config.memory_pool as usize),
+        GreedyMemoryPool::new(config.memory_pool as usize),
         NonZeroUsize::new(5).expect("non-zero"),
     );
     let mut runtime = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(pool));
