@@ -93,11 +93,7 @@ impl Governor {
     /// Connects to Redis. `prefix` separates deployments (and tests) sharing one Redis.
     pub async fn connect(url: &str, budgets: Budgets, prefix: &str) -> Result<Self, GovernorError> {
         let redacted = redact_url(url);
-        let client = redis::Client::open(url).map_err(|source| GovernorError::Connect { url: redacted.clone(), source })?;
-        let redis = tokio::time::timeout(Duration::from_secs(5), ConnectionManager::new(client))
-            .await
-            .map_err(|_| GovernorError::Connect { url: redacted.clone(), source: redis::RedisError::from((redis::ErrorKind::Io, "timed out connecting")) })?
-            .map_err(|source| GovernorError::Connect { url: redacted, source })?;
+        let redis = crate::redis_link::connect(url).await.map_err(|source| GovernorError::Connect { url: redacted, source })?;
         Ok(Self { redis, budgets, prefix: prefix.to_owned(), script: redis::Script::new(ACQUIRE) })
     }
 

@@ -19,6 +19,7 @@ mod governor;
 pub mod oauth;
 mod platforms;
 mod queue;
+mod redis_link;
 pub mod raw;
 pub mod run;
 mod target;

@@ -178,13 +178,7 @@ fn raw_text(entry: &StreamId) -> String {
 }
 
 async fn connect(url: &str) -> Result<ConnectionManager, QueueError> {
-    let client = redis::Client::open(url).map_err(|source| QueueError::Connect { url: url.to_owned(), source })?;
-    // Reads block for up to a second on the server; answers may take that long.
-    let config = redis::aio::ConnectionManagerConfig::new().set_response_timeout(Some(Duration::from_secs(10))).set_connection_timeout(Some(Duration::from_secs(5)));
-    tokio::time::timeout(Duration::from_secs(5), ConnectionManager::new_with_config(client, config))
-        .await
-        .map_err(|_| QueueError::Connect { url: url.to_owned(), source: redis::RedisError::from((redis::ErrorKind::Io, "timed out connecting")) })?
-        .map_err(|source| QueueError::Connect { url: url.to_owned(), source })
+    crate::redis_link::connect(url).await.map_err(|source| QueueError::Connect { url: url.to_owned(), source })
 }
 
 /// What a worker needs.

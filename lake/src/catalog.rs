@@ -9,6 +9,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, LazyLock};
 
+use arrow::array::{ArrayRef, RecordBatch, new_null_array};
+use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 
 use crate::error::LakeError;
@@ -68,6 +70,7 @@ impl TableId {
     pub const TIKTOK_RAW: TableId = TableId { layer: Layer::Bronze, name: "tiktok_raw" };
     pub const TIKTOK_BUSINESS_RAW: TableId = TableId { layer: Layer::Bronze, name: "tiktok_business_raw" };
     pub const GA4_RAW: TableId = TableId { layer: Layer::Bronze, name: "ga4_raw" };
+    pub const WEBHOOK_EVENTS: TableId = TableId { layer: Layer::Bronze, name: "webhook_events" };
     pub const ACCOUNTS: TableId = TableId { layer: Layer::Silver, name: "accounts" };
     pub const ACCOUNT_DAILY: TableId = TableId { layer: Layer::Silver, name: "account_daily" };
     pub const POSTS: TableId = TableId { layer: Layer::Silver, name: "posts" };
@@ -135,6 +138,28 @@ pub struct TableDef {
 }
 
 impl TableDef {
+    /// Rows shaped by hand (a fixture, an import) fitted to the table: each catalogued column
+    /// taken by name and cast to its type, an absent nullable column filled with nulls.
+    pub fn fit(&self, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, LakeError> {
+        batches
+            .into_iter()
+            .map(|batch| {
+                let columns = self
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|field| match batch.column_by_name(field.name()) {
+                        Some(column) => cast(column, field.data_type()).map_err(|e| format!("column `{}`: {e}", field.name())),
+                        None if field.is_nullable() => Ok(new_null_array(field.data_type(), batch.num_rows())),
+                        None => Err(format!("missing column `{}`", field.name())),
+                    })
+                    .collect::<Result<Vec<ArrayRef>, String>>()
+                    .map_err(|details| LakeError::SchemaMismatch { table: self.id, details })?;
+                RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| LakeError::SchemaMismatch { table: self.id, details: e.to_string() })
+            })
+            .collect()
+    }
+
     /// The description of a column, from its `comment` metadata.
     pub fn column_comment(field: &Field) -> &str {
         field.metadata().get("comment").map(String::as_str).unwrap_or("")
@@ -525,6 +550,25 @@ static CATALOGUE: LazyLock<Vec<TableDef>> = LazyLock::new(|| {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fit_casts_by_name_fills_optional_columns_and_names_what_is_missing() {
+        use arrow::array::{Array, Int32Array, StringArray};
+        let def = TableId::ACCOUNT_DAILY.def();
+        let batch = |columns: Vec<(&str, ArrayRef)>| RecordBatch::try_from_iter(columns).unwrap();
+        let ids: ArrayRef = Arc::new(StringArray::from(vec!["1"]));
+        let day: ArrayRef = Arc::new(arrow::array::Date32Array::from(vec![20_000]));
+        let followers: ArrayRef = Arc::new(Int32Array::from(vec![42]));
+        let at: ArrayRef = Arc::new(arrow::array::TimestampMicrosecondArray::from(vec![0]).with_timezone("UTC"));
+        let fitted = def
+            .fit(vec![batch(vec![("followers", followers.clone()), ("platform", ids.clone()), ("account_id", ids.clone()), ("snapshot_date", day.clone()), ("captured_at", at)])])
+            .unwrap();
+        assert_eq!(fitted[0].schema(), def.schema);
+        assert_eq!(fitted[0].column_by_name("followers").unwrap().data_type(), &DataType::Int64);
+        assert!(fitted[0].column_by_name("follows").unwrap().is_null(0));
+        let missing = def.fit(vec![batch(vec![("platform", ids)])]).unwrap_err();
+        assert!(missing.to_string().contains("missing column `account_id`"), "{missing}");
+    }
 
     #[test]
     fn every_table_is_well_formed() {

@@ -124,7 +124,8 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
     Ok((number * multiplier as f64) as u64)
 }
 
-fn deserialize_bytes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+/// Sizes are written the way people say them: "256MiB", "2GiB", or a number of bytes.
+pub fn deserialize_bytes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Size {

@@ -6,13 +6,15 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
-use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{GreedyMemoryPool, MemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{Expr, col, lit};
+use deltalake::DeltaTable;
 use deltalake::delta_datafusion::DeltaCdfTableProvider;
 use futures::{StreamExt, TryStreamExt};
 
@@ -55,17 +57,21 @@ pub(crate) fn context(config: &LakeConfig) -> Result<SessionContext> {
     // rows asked for ~200 MB while using far less; a fair pool caps each of the plan's ~14
     // spilling operators at pool/14 (~145 MB of 2 GiB) and refused it, depending on how the
     // rows fell into batches. The tracking wrapper names the top consumers when it runs out.
-    let pool = TrackConsumersPool::new(
-        GreedyMemoryPool::new(config.memory_pool as usize),
-        NonZeroUsize::new(5).expect("non-zero"),
-    );
-    let mut runtime = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(pool));
+    let mut runtime = RuntimeEnvBuilder::new().with_memory_pool(memory_pool(config.memory_pool));
     if let Some(dir) = &config.spill_dir {
         std::fs::create_dir_all(dir).map_err(|e| {
             LakeError::InvalidConfig(format!("lake.spill_dir {} cannot be created: {e}", dir.display()))
         })?;
         runtime = runtime.with_temp_file_path(dir);
     }
+    with_layers(runtime)
+}
+
+fn memory_pool(bytes: u64) -> Arc<dyn MemoryPool> {
+    Arc::new(TrackConsumersPool::new(GreedyMemoryPool::new(bytes as usize), NonZeroUsize::new(5).expect("non-zero")))
+}
+
+fn with_layers(runtime: RuntimeEnvBuilder) -> Result<SessionContext> {
     let session_config = SessionConfig::new()
         .with_information_schema(true)
         .with_default_catalog_and_schema(CATALOG, Layer::Gold.as_str())
@@ -76,6 +82,35 @@ pub(crate) fn context(config: &LakeConfig) -> Result<SessionContext> {
         catalog.register_schema(layer.as_str(), Arc::new(MemorySchemaProvider::new()) as Arc<dyn SchemaProvider>)?;
     }
     Ok(ctx)
+}
+
+/// A table loaded at one version, ready to be registered in any number of sessions: loading
+/// reads the Delta log, registering does not. Per-query sessions are made from these.
+#[derive(Clone)]
+pub struct LoadedTable {
+    id: TableId,
+    table: DeltaTable,
+}
+
+impl LoadedTable {
+    pub fn id(&self) -> TableId {
+        self.id
+    }
+
+    pub fn version(&self) -> u64 {
+        self.table.version().unwrap_or_default()
+    }
+
+    /// The table as a provider for `ctx`, whose runtime learns the table's object store.
+    pub async fn provider(&self, ctx: &SessionContext) -> Result<Arc<dyn TableProvider>> {
+        self.table.update_datafusion_session(&ctx.state()).map_err(|source| LakeError::Delta {
+            operation: "register",
+            table: self.id,
+            location: self.table.table_url().to_string(),
+            source,
+        })?;
+        Ok(self.table.table_provider().await?)
+    }
 }
 
 impl Lake {
@@ -119,38 +154,47 @@ impl Lake {
     /// (the others at their newest): the ground of reproducible reports and `AS OF` queries.
     pub async fn session_as_of(&self, pins: &BTreeMap<TableId, AsOf>) -> Result<LakeSession> {
         let ctx = self.session_context()?;
-        // Tables not created yet are left out (a query naming one says it does not exist),
-        // unless the caller pinned them: a pin on a missing table is an error.
-        let loaded: Vec<_> = futures::stream::iter(tables().iter().map(|def| {
-            let pin = pins.get(&def.id).copied();
-            async move {
-                match self.table_as_of(def.id, pin.unwrap_or_default()).await {
-                    Ok(table) => Ok(Some((def.id, table))),
-                    Err(LakeError::NotInitialised { .. }) if pin.is_none() => Ok(None),
-                    Err(other) => Err(other),
-                }
-            }
-        }))
-        .buffered(8)
-        .try_collect::<Vec<_>>()
-        .await?
-        .into_iter()
-        .flatten()
-        .collect();
         let mut versions = BTreeMap::new();
-        for (id, table) in loaded {
-            table
-                .update_datafusion_session(&ctx.state())
-                .map_err(|e| LakeError::Delta {
-                    operation: "register",
-                    table: id,
-                    location: self.table_url(id).to_string(),
-                    source: e,
-                })?;
-            let provider = table.table_provider().await?;
-            ctx.register_table(TableReference::full(CATALOG, id.layer().as_str(), id.name()), provider)?;
-            versions.insert(id, table.version().unwrap_or_default());
+        for table in self.load_tables(pins).await? {
+            let provider = table.provider(&ctx).await?;
+            ctx.register_table(TableReference::full(CATALOG, table.id.layer().as_str(), table.id.name()), provider)?;
+            versions.insert(table.id, table.version());
         }
         Ok(LakeSession { ctx, versions })
+    }
+
+    /// Every table that exists, loaded at its newest version except those pinned in `pins`.
+    /// Tables not created yet are left out (a query naming one says it does not exist),
+    /// unless the caller pinned them: a pin on a missing table is an error.
+    pub async fn load_tables(&self, pins: &BTreeMap<TableId, AsOf>) -> Result<Vec<LoadedTable>> {
+        // Owned (id, pin) pairs: a closure over borrowed catalogue entries makes the future
+        // lose `Send` for callers that spawn it (the HTTP and Flight SQL handlers).
+        let wanted: Vec<(TableId, Option<AsOf>)> = tables().iter().map(|def| (def.id, pins.get(&def.id).copied())).collect();
+        let loaded: Vec<Option<LoadedTable>> = futures::stream::iter(wanted)
+            .map(|(id, pin)| self.load_if_present(id, pin))
+            .buffered(8)
+            .try_collect()
+            .await?;
+        Ok(loaded.into_iter().flatten().collect())
+    }
+
+    async fn load_if_present(&self, id: TableId, pin: Option<AsOf>) -> Result<Option<LoadedTable>> {
+        match self.load_table(id, pin.unwrap_or_default()).await {
+            Ok(table) => Ok(Some(table)),
+            Err(LakeError::NotInitialised { .. }) if pin.is_none() => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// One table as it was at a version or time.
+    pub async fn load_table(&self, id: TableId, as_of: AsOf) -> Result<LoadedTable> {
+        Ok(LoadedTable { id, table: self.table_as_of(id, as_of).await? })
+    }
+
+    /// An empty context (the layer schemas, no tables) whose queries may hold at most
+    /// `memory_limit` bytes and never spill to disk: the sandbox of one user query.
+    pub fn bounded_context(&self, memory_limit: u64) -> Result<SessionContext> {
+        let no_disk = DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled);
+        with_layers(RuntimeEnvBuilder::new().with_memory_pool(memory_pool(memory_limit)).with_disk_manager_builder(no_disk))
     }
 }

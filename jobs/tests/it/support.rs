@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 
 use analisa_jobs::{Formulas, Pipeline, STEPS, Step};
 use analisa_lake::{Lake, LakeConfig, TableId};
-use arrow::array::{ArrayRef, RecordBatch, new_null_array};
-use arrow::compute::cast;
+use arrow::array::RecordBatch;
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
 use serde_json::Value;
@@ -50,25 +49,7 @@ pub async fn put_from_lake(lake: &Lake, table: &str, select: &str) {
 
 async fn append(lake: &Lake, table: &str, batches: Vec<RecordBatch>) {
     let id: TableId = table.parse().unwrap();
-    let schema = id.def().schema.clone();
-    let batches: Vec<RecordBatch> = batches
-        .into_iter()
-        .map(|batch| {
-            let columns: Vec<ArrayRef> = schema
-                .fields()
-                .iter()
-                .map(|field| match batch.column_by_name(field.name()) {
-                    Some(column) => cast(column, field.data_type()).unwrap_or_else(|e| panic!("{table}.{}: {e}", field.name())),
-                    None => {
-                        assert!(field.is_nullable(), "fixture for {table} lacks required column {}", field.name());
-                        new_null_array(field.data_type(), batch.num_rows())
-                    }
-                })
-                .collect();
-            RecordBatch::try_new(schema.clone(), columns).unwrap()
-        })
-        .collect();
-    lake.append(id, batches).await.unwrap();
+    lake.append(id, id.def().fit(batches).unwrap_or_else(|e| panic!("{table}: {e}"))).await.unwrap();
 }
 
 pub fn step(name: &str) -> &'static Step {
