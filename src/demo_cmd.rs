@@ -26,6 +26,9 @@ pub struct DemoArgs {
     /// Where the API listens.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Where the Arrow Flight SQL endpoint listens.
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    flight_sql_listen: SocketAddr,
     /// Seed of the simulated world.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
@@ -151,13 +154,14 @@ pub async fn run(args: DemoArgs, config: &AppConfig) -> anyhow::Result<()> {
     println!();
     println!("Analisa demo ready in {:.0} s: {influencers} influencers published", started.elapsed().as_secs_f64());
     println!("  API      http://{}/v1/influencers   (docs: http://{}/docs)", args.listen, args.listen);
+    println!("  SQL      POST http://{}/v1/sql, or Flight SQL at grpc://{} (ADBC, JDBC)", args.listen, args.flight_sql_listen);
     println!("  login    {DEMO_EMAIL}");
     println!("  password {password}");
     println!("  e.g.     curl -s -X POST http://{}/v1/auth/login -H 'content-type: application/json' -d '{{\"email\":\"{DEMO_EMAIL}\",\"password\":\"{password}\"}}'", args.listen);
     if args.no_serve {
         return Ok(());
     }
-    crate::serve_cmd::listen_and_serve(&api, args.listen).await
+    crate::serve_cmd::listen_and_serve(&api, args.listen, args.flight_sql_listen).await
 }
 
 

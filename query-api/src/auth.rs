@@ -225,10 +225,7 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
         .or_else(|| request.headers().get("x-api-key").and_then(|v| v.to_str().ok()))
         .ok_or_else(|| ApiError::Unauthenticated("sign in (Authorization: Bearer <access token>) or present an API key".into()))?
         .to_owned();
-    let principal = match credential.strip_prefix("ak_") {
-        Some(key) => api_key_principal(&state, key).await?,
-        None => user_principal(&state, &credential).await?,
-    };
+    let principal = principal_for(&state, &credential).await?;
     let limit = crate::ratelimit::take(&state, &principal).await;
     let mut response = match limit.as_ref().map(|l| l.remaining < 0) {
         Some(true) => ApiError::TooManyRequests { detail: format!("rate limit of the {} plan reached", principal.plan().as_str()), retry_after_secs: limit.as_ref().map_or(1, |l| l.retry_after_secs) }.into_response(),
@@ -241,6 +238,14 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
         limit.write_headers(response.headers_mut());
     }
     Ok(response)
+}
+
+/// The caller a credential names: an API key (`ak_…`) or an access token.
+pub async fn principal_for(state: &AppState, credential: &str) -> ApiResult<Principal> {
+    match credential.strip_prefix("ak_") {
+        Some(key) => api_key_principal(state, key).await,
+        None => user_principal(state, credential).await,
+    }
 }
 
 async fn user_principal(state: &AppState, token: &str) -> ApiResult<Principal> {

@@ -37,6 +37,8 @@ pub struct ApiConfig {
     pub web_root: Option<PathBuf>,
     /// What each plan allows (`[api.plans.free]`, `.pro`, `.enterprise`).
     pub plans: Plans,
+    /// Limits of SQL queries (`[api.sql]`).
+    pub sql: crate::sql::SqlConfig,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -94,6 +96,7 @@ impl Default for ApiConfig {
             login_window: Duration::from_secs(15 * 60),
             web_root: None,
             plans: Plans::default(),
+            sql: crate::sql::SqlConfig::default(),
         }
     }
 }

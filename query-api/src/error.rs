@@ -22,6 +22,11 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    NotAcceptable(String),
+    /// A query cancelled at its time or memory limit.
+    #[error("{0}")]
+    QueryLimit(String),
     #[error("{detail}")]
     TooManyRequests { detail: String, retry_after_secs: u64 },
     #[error("{0}")]
@@ -51,6 +56,8 @@ impl ApiError {
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::NotAcceptable(_) => (StatusCode::NOT_ACCEPTABLE, "not-acceptable"),
+            Self::QueryLimit(_) => (StatusCode::UNPROCESSABLE_ENTITY, "query-limit"),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too-many-requests"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -122,6 +129,19 @@ impl From<sqlx::Error> for ApiError {
             // A row read a moment ago is gone (deleted concurrently).
             sqlx::Error::RowNotFound => Self::NotFound("it no longer exists".into()),
             _ => Self::Internal(error.to_string()),
+        }
+    }
+}
+
+impl From<crate::sql::SqlError> for ApiError {
+    fn from(error: crate::sql::SqlError) -> Self {
+        use crate::sql::SqlError as E;
+        match error {
+            E::NotVisible { .. } => Self::Forbidden(error.to_string()),
+            E::TimeLimit(_) | E::MemoryLimit(..) => Self::QueryLimit(error.to_string()),
+            E::Unavailable(_) => Self::Unavailable(error.to_string()),
+            E::Internal(cause) => Self::Internal(cause),
+            E::Syntax(_) | E::NotReadOnly(_) | E::UnknownTable(_) | E::Plan(_) | E::TimeTravel(_) => Self::BadRequest(error.to_string()),
         }
     }
 }

@@ -14,7 +14,9 @@ mod ratelimit;
 mod rbac;
 mod redis;
 mod routes;
+mod sql;
 mod state;
+mod flight;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -46,6 +48,23 @@ pub use crate::openapi::{document as openapi_document, document_json as openapi_
 use crate::error::{PROBLEM_JSON, problem};
 use crate::state::AppState;
 
+/// Why the API cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    WeakSecret(#[from] WeakSecret),
+    #[error("the SQL query threads cannot be started: {0}")]
+    QueryThreads(std::io::Error),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FlightSqlError {
+    #[error("Flight SQL needs a lake to query")]
+    NoLake,
+    #[error("Flight SQL server failed: {0}")]
+    Transport(tonic::transport::Error),
+}
+
 /// The running API's shared parts.
 #[derive(Clone)]
 pub struct Api {
@@ -54,14 +73,19 @@ pub struct Api {
 
 impl Api {
     /// `redis_prefix` must be the one `jobs` publishes under (its cache keys and announcements).
-    pub fn new(db: PgPool, redis_url: &str, redis_prefix: &str, lake: Option<Lake>, config: ApiConfig) -> Result<Self, WeakSecret> {
+    pub fn new(db: PgPool, redis_url: &str, redis_prefix: &str, lake: Option<Lake>, config: ApiConfig) -> Result<Self, SetupError> {
         let secret: SecretString = config.jwt_secret.clone().ok_or(WeakSecret)?;
         let keys = auth::TokenKeys::new(&secret, &config)?;
+        let sql = match &lake {
+            Some(lake) => Some(Arc::new(sql::Gateway::new(lake.clone(), db.clone(), config.sql.clone()).map_err(SetupError::QueryThreads)?)),
+            None => None,
+        };
         Ok(Self {
             state: AppState {
                 db,
                 redis: redis::RedisHandle::new(redis_url, redis_prefix),
                 lake,
+                sql,
                 config: Arc::new(config),
                 keys: Arc::new(keys),
                 metrics: Arc::default(),
@@ -100,6 +124,7 @@ impl Api {
             .route("/v1/influencers/{id}/history", get(i::history))
             .route("/v1/influencers/{id}/posts", get(i::posts))
             .route("/v1/compare", get(i::compare))
+            .route("/v1/sql", post(routes::sql::query))
             .route_layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
         let public = Router::new()
             .route("/health", get(ops::health))
@@ -128,6 +153,17 @@ impl Api {
             }))
             .layer(PropagateRequestIdLayer::new(request_id.clone()))
             .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+    }
+
+    /// Serves Arrow Flight SQL (same credentials, same SQL gateway as `/v1/sql`) until
+    /// `shutdown` resolves.
+    pub async fn serve_flight_sql(&self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send) -> Result<(), FlightSqlError> {
+        let service = flight::server(&self.state).ok_or(FlightSqlError::NoLake)?;
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(listener), shutdown)
+            .await
+            .map_err(FlightSqlError::Transport)
     }
 
     /// Serves until `shutdown` resolves, then finishes the requests in flight.

@@ -7,7 +7,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::PROBLEM_JSON;
-use crate::routes::{auth, influencers, lists, ops, orgs};
+use crate::routes::{auth, influencers, lists, ops, orgs, sql};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,7 @@ use crate::routes::{auth, influencers, lists, ops, orgs};
         lists::lists, lists::create_list, lists::get_list, lists::rename_list, lists::delete_list, lists::add_to_list, lists::remove_from_list,
         lists::campaigns, lists::create_campaign, lists::get_campaign, lists::update_campaign, lists::delete_campaign, lists::add_to_campaign, lists::remove_from_campaign,
         lists::dispute, lists::disputes,
+        sql::query,
     ),
     modifiers(&Security),
     tags(
@@ -30,6 +31,7 @@ use crate::routes::{auth, influencers, lists, ops, orgs};
         (name = "influencers", description = "Public creator data and flag disputes"),
         (name = "lists", description = "Tracked lists of an organisation"),
         (name = "campaigns", description = "Campaigns of an organisation"),
+        (name = "sql", description = "Read-only SQL over the lake (also over Arrow Flight SQL)"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

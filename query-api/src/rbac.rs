@@ -55,25 +55,48 @@ impl<R: MinRole> FromRequestParts<AppState> for OrgAccess<R> {
         // Unknown, malformed and foreign organisations all look the same: not found.
         let not_found = || ApiError::not_found(format!("organisation {org_text}"));
         let org_id: Uuid = org_text.parse().map_err(|_| not_found())?;
-        let (role, plan) = match &principal {
-            Principal::User { user_id, .. } => {
-                let row: Option<(String, String)> = sqlx::query_as(
-                    "SELECT m.role, o.plan FROM memberships m JOIN organisations o USING (org_id)
-                     WHERE m.org_id = $1 AND m.user_id = $2",
-                )
-                .bind(org_id)
-                .bind(user_id)
-                .fetch_optional(&state.db)
-                .await?;
-                let (role, plan) = row.ok_or_else(not_found)?;
-                (role.parse::<Role>()?, plan.parse::<Plan>()?)
-            }
-            Principal::ApiKey { org_id: key_org, role, plan, .. } if *key_org == org_id => (*role, *plan),
-            Principal::ApiKey { .. } => return Err(not_found()),
-        };
+        let (role, plan) = role_in(state, &principal, org_id).await?.ok_or_else(not_found)?;
         if role < R::ROLE {
             return Err(ApiError::Forbidden(format!("this needs the {} role or higher; you are {}", R::ROLE.as_str(), role.as_str())));
         }
         Ok(Self { org_id, role, plan, principal, _role: PhantomData })
     }
+}
+
+/// The caller's role and the plan of `org_id`, or None when the organisation is not theirs.
+async fn role_in(state: &AppState, principal: &Principal, org_id: Uuid) -> ApiResult<Option<(Role, Plan)>> {
+    match principal {
+        Principal::User { user_id, .. } => {
+            let row: Option<(String, String)> = sqlx::query_as(
+                "SELECT m.role, o.plan FROM memberships m JOIN organisations o USING (org_id)
+                 WHERE m.org_id = $1 AND m.user_id = $2",
+            )
+            .bind(org_id)
+            .bind(user_id)
+            .fetch_optional(&state.db)
+            .await?;
+            row.map(|(role, plan)| Ok((role.parse::<Role>()?, plan.parse::<Plan>()?))).transpose()
+        }
+        Principal::ApiKey { org_id: key_org, role, plan, .. } if *key_org == org_id => Ok(Some((*role, *plan))),
+        Principal::ApiKey { .. } => Ok(None),
+    }
+}
+
+/// Who a SQL query runs as: an API key acts for its organisation; a user for the organisation
+/// named, or for their only one.
+pub async fn sql_caller(state: &AppState, principal: &Principal, org_id: Option<Uuid>) -> ApiResult<crate::sql::Caller> {
+    let org_id = match (org_id, principal) {
+        (Some(org_id), _) => org_id,
+        (None, Principal::ApiKey { org_id, .. }) => *org_id,
+        (None, Principal::User { user_id, .. }) => {
+            let orgs: Vec<Uuid> = sqlx::query_scalar("SELECT org_id FROM memberships WHERE user_id = $1 LIMIT 2").bind(user_id).fetch_all(&state.db).await?;
+            match orgs.as_slice() {
+                [only] => *only,
+                [] => return Err(ApiError::Forbidden("you belong to no organisation".into())),
+                _ => return Err(ApiError::BadRequest("you belong to several organisations: say which one (org_id)".into())),
+            }
+        }
+    };
+    let (role, _) = role_in(state, principal, org_id).await?.ok_or_else(|| ApiError::not_found(format!("organisation {org_id}")))?;
+    Ok(crate::sql::Caller { org_id, role, actor: principal.actor() })
 }

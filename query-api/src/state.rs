@@ -16,6 +16,8 @@ pub struct AppState {
     pub redis: RedisHandle,
     /// Checked by `/ready` only: the API reads the serving copy in PostgreSQL.
     pub lake: Option<Lake>,
+    /// The SQL gateway over the lake (`/v1/sql`, Flight SQL); absent without a lake.
+    pub sql: Option<Arc<crate::sql::Gateway>>,
     pub config: Arc<ApiConfig>,
     pub keys: Arc<TokenKeys>,
     pub metrics: Arc<Metrics>,

@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod notebooks;
+
 fn analisa(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_analisa"))
         .args(args)
@@ -273,7 +275,7 @@ fn serve_answers_over_http_and_audit_verify_checks_the_chain() {
     assert!(!output.status.success());
     assert!(text(&output).1.contains("api.jwt_secret"), "a missing secret is named: {}", text(&output).1);
 
-    let (child, line) = spawn_until_ready(command(&["serve", "--listen", "127.0.0.1:0"]).env("ANALISA__API__JWT_SECRET", "an-end-to-end-secret-of-enough-length!!"));
+    let (child, line) = spawn_until_ready(command(&["serve", "--listen", "127.0.0.1:0", "--flight-sql-listen", "127.0.0.1:0"]).env("ANALISA__API__JWT_SECRET", "an-end-to-end-secret-of-enough-length!!"));
     let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line}")).to_owned();
 
     tokio::runtime::Runtime::new().unwrap().block_on(async {

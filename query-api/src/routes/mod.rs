@@ -3,3 +3,4 @@ pub mod influencers;
 pub mod lists;
 pub mod ops;
 pub mod orgs;
+pub mod sql;

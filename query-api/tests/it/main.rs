@@ -6,4 +6,5 @@ mod auth;
 mod cache;
 mod influencers;
 mod openapi;
+mod sql;
 mod tenancy;

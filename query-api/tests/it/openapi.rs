@@ -124,6 +124,7 @@ async fn every_operation_answers_as_documented() {
             ("post", "/v1/auth/refresh") => (None, Some(json!({"refresh_token": fixture.owner.refresh}))),
             ("post", "/v1/invitations/accept") => (Some(invitee.access.as_str()), Some(json!({"token": invitation["token"]}))),
             ("post", "/v1/orgs/{org_id}/flags/{flag_id}/dispute") => (Some(fixture.owner.access.as_str()), Some(json!({"reason": "another one"}))),
+            ("post", "/v1/sql") => (Some(fixture.owner.access.as_str()), Some(json!({"sql": "SELECT 1 AS one", "org_id": fixture.owner.org_id}))),
             _ => (Some(fixture.owner.access.as_str()), body_for(name, template)),
         };
         // The refresh above rotated the owner's session; later calls use its access token,

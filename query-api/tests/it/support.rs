@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use analisa_lake::{Lake, LakeConfig};
 use analisa_query_api::{Api, ApiConfig};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -25,11 +26,13 @@ fn unique(prefix: &str) -> String {
 
 pub struct TestApi {
     pub base: String,
+    /// `grpc://…` of the Flight SQL endpoint.
+    pub flight: String,
     pub db: PgPool,
     pub prefix: String,
     pub client: reqwest::Client,
     name: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    shutdown: Option<tokio::sync::watch::Sender<bool>>,
 }
 
 pub fn config() -> ApiConfig {
@@ -42,6 +45,12 @@ impl TestApi {
     }
 
     pub async fn start_with(redis_url: &str, config: ApiConfig) -> Self {
+        let lake = Lake::open(&LakeConfig { root: "memory://".into(), ..LakeConfig::default() }).unwrap();
+        Self::start_full(redis_url, config, lake).await
+    }
+
+    /// An API over `lake`, with its Flight SQL endpoint.
+    pub async fn start_full(redis_url: &str, config: ApiConfig, lake: Lake) -> Self {
         let admin = PgPoolOptions::new().max_connections(1).connect(&admin_url()).await.expect("PostgreSQL on 127.0.0.1:5432 (scripts/test starts it)");
         let name = unique("analisa_api");
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
@@ -50,18 +59,29 @@ impl TestApi {
         sqlx::migrate!("../migrations").run(&db).await.unwrap();
         seed(&db).await;
         let prefix = unique("apitest");
-        let api = Api::new(db.clone(), redis_url, &prefix, None, config).unwrap();
+        let api = Api::new(db.clone(), redis_url, &prefix, Some(lake), config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move { api.serve(listener, async move { rx.await.ok(); }).await.unwrap() });
+        let flight_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let flight = format!("grpc://{}", flight_listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let stopped = move || {
+            let mut rx = rx.clone();
+            async move {
+                rx.wait_for(|stop| *stop).await.ok();
+            }
+        };
+        let flight_api = api.clone();
+        let flight_stopped = stopped();
+        tokio::spawn(async move { flight_api.serve_flight_sql(flight_listener, flight_stopped).await.unwrap() });
+        tokio::spawn(async move { api.serve(listener, stopped()).await.unwrap() });
         let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
-        Self { base, db, prefix, client, name, shutdown: Some(tx) }
+        Self { base, flight, db, prefix, client, name, shutdown: Some(tx) }
     }
 
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
-            tx.send(()).ok();
+            tx.send(true).ok();
         }
         self.db.close().await;
         let admin = PgPoolOptions::new().max_connections(1).connect(&admin_url()).await.unwrap();

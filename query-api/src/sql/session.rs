@@ -1,0 +1,190 @@
+//! The session one query runs in, made for its caller: the tables their role may read, each
+//! organisation's private rows filtered to the caller's organisation, our views, and the
+//! pinned versions the query asked for.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use analisa_lake::{CATALOG, Lake, Layer, LoadedTable, TableId};
+use datafusion::catalog::TableProvider;
+use datafusion::common::TableReference;
+use datafusion::logical_expr::{Expr, LogicalPlan, col, in_subquery, lit, not_in_subquery};
+use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::DFParser;
+use datafusion::sql::resolve::resolve_table_references;
+
+use super::statement::{Pin, Relation};
+use super::{Caller, SqlError, least_role};
+
+/// The lake's tables as last loaded (shared by every query until the next refresh).
+#[derive(Clone)]
+pub struct Snapshot {
+    pub tables: Arc<Vec<LoadedTable>>,
+    pub loaded_at: Instant,
+}
+
+/// One of our views: named questions over the lake, defined in `sql/catalog/<layer>.<name>.sql`.
+struct View {
+    layer: Layer,
+    name: String,
+    sql: &'static str,
+    /// The lake tables it reads, for the versions a query reports.
+    reads: Vec<TableId>,
+}
+
+/// The views every session gets, with the tables each reads.
+pub struct Views {
+    views: Vec<View>,
+    names: BTreeSet<(Layer, String)>,
+}
+
+const VIEW_FILES: [(&str, &str); 3] = [
+    ("gold.leaderboard", include_str!("../../../sql/catalog/gold.leaderboard.sql")),
+    ("gold.latest_metrics", include_str!("../../../sql/catalog/gold.latest_metrics.sql")),
+    ("gold.latest_benchmarks", include_str!("../../../sql/catalog/gold.latest_benchmarks.sql")),
+];
+
+impl Views {
+    pub fn load() -> Self {
+        let views: Vec<View> = VIEW_FILES
+            .iter()
+            .map(|(qualified, sql)| {
+                let (layer, name) = qualified.split_once('.').expect("view files are named layer.name");
+                let layer = Layer::ALL.into_iter().find(|l| l.as_str() == layer).expect("view files are named after a layer");
+                let statement = DFParser::parse_sql(sql).ok().and_then(|mut s| s.pop_front()).unwrap_or_else(|| panic!("view {qualified} does not parse"));
+                let (relations, _) = resolve_table_references(&statement, true).unwrap_or_else(|e| panic!("view {qualified}: {e}"));
+                let reads = relations.iter().map(|r| format!("{}.{}", r.schema().unwrap_or("gold"), r.table()).parse().unwrap_or_else(|_| panic!("view {qualified} reads {r}, not a lake table"))).collect();
+                View { layer, name: name.to_owned(), sql, reads }
+            })
+            .collect();
+        let names = views.iter().map(|v| (v.layer, v.name.clone())).collect();
+        Self { views, names }
+    }
+
+    pub fn names(&self) -> &BTreeSet<(Layer, String)> {
+        &self.names
+    }
+}
+
+/// A caller's session and the version behind each name in it.
+pub struct CallerSession {
+    pub ctx: SessionContext,
+    versions: BTreeMap<TableId, u64>,
+    pinned: BTreeMap<String, u64>,
+}
+
+impl CallerSession {
+    /// The lake versions a relation of the query reads.
+    pub fn versions_of(&self, relation: &Relation, views: &Views) -> Vec<(String, u64)> {
+        match relation {
+            Relation::Table(id) => self.versions.get(id).map(|v| vec![(id.to_string(), *v)]).unwrap_or_default(),
+            Relation::Pinned(pin) => {
+                let name = format!("{}.{}", pin.table.layer(), pin.name);
+                self.pinned.get(&name).map(|v| vec![(name, *v)]).unwrap_or_default()
+            }
+            Relation::View(layer, name) => views
+                .views
+                .iter()
+                .filter(|v| v.layer == *layer && v.name == *name)
+                .flat_map(|v| v.reads.iter().filter_map(|id| self.versions.get(id).map(|version| (id.to_string(), *version))))
+                .collect(),
+            Relation::InformationSchema | Relation::Series => Vec::new(),
+        }
+    }
+}
+
+fn reference(layer: Layer, name: &str) -> TableReference {
+    TableReference::full(CATALOG, layer.as_str(), name)
+}
+
+/// Builds the session of one query.
+pub async fn for_caller(lake: &Lake, snapshot: &Snapshot, pins: &[Pin], views: &Views, caller: &Caller, memory_limit: u64) -> Result<CallerSession, SqlError> {
+    let ctx = lake.bounded_context(memory_limit).map_err(SqlError::from_lake)?;
+    let datafusion = |e| SqlError::from_datafusion(e, memory_limit);
+    let mut raw: BTreeMap<TableId, Arc<dyn TableProvider>> = BTreeMap::new();
+    let mut versions = BTreeMap::new();
+    for table in snapshot.tables.iter() {
+        raw.insert(table.id(), table.provider(&ctx).await.map_err(SqlError::from_lake)?);
+        versions.insert(table.id(), table.version());
+    }
+    let policy = RowPolicy::new(&ctx, &raw, &caller.org_id.to_string()).map_err(datafusion)?;
+    for (&id, provider) in &raw {
+        ctx.register_table(reference(id.layer(), id.name()), policy.apply(&ctx, id, provider.clone()).map_err(datafusion)?).map_err(datafusion)?;
+    }
+    let mut pinned = BTreeMap::new();
+    for pin in pins {
+        let table = lake.load_table(pin.table, pin.as_of).await.map_err(SqlError::from_lake)?;
+        let provider = table.provider(&ctx).await.map_err(SqlError::from_lake)?;
+        ctx.register_table(reference(pin.table.layer(), &pin.name), policy.apply(&ctx, pin.table, provider).map_err(datafusion)?).map_err(datafusion)?;
+        pinned.insert(format!("{}.{}", pin.table.layer(), pin.name), table.version());
+    }
+    // Views are planned while every table is registered; their plans hold the (filtered)
+    // tables themselves, so they keep working once the tables the role may not read are gone.
+    for view in &views.views {
+        if view.reads.iter().all(|id| raw.contains_key(id)) {
+            let create = format!("CREATE VIEW {CATALOG}.{}.{} AS {}", view.layer, view.name, view.sql);
+            ctx.sql(&create).await.map_err(|e| SqlError::Internal(format!("view {}.{}: {e}", view.layer, view.name)))?;
+        }
+    }
+    for &id in raw.keys().filter(|id| caller.role < least_role(id.layer())) {
+        ctx.deregister_table(reference(id.layer(), id.name())).map_err(datafusion)?;
+    }
+    Ok(CallerSession { ctx, versions, pinned })
+}
+
+/// Which rows of a table an organisation may see. Public data is shared; first-party data
+/// (connected accounts' insights, their raw answers and webhook deliveries) belongs to the
+/// organisation that connected the account.
+struct RowPolicy {
+    org: String,
+    /// Accounts this organisation connected.
+    ours: Option<LogicalPlan>,
+    /// Accounts other organisations connected.
+    theirs: Option<LogicalPlan>,
+    /// GA4 properties this organisation connected.
+    our_properties: Option<LogicalPlan>,
+}
+
+impl RowPolicy {
+    fn new(ctx: &SessionContext, raw: &BTreeMap<TableId, Arc<dyn TableProvider>>, org: &str) -> datafusion::error::Result<Self> {
+        let accounts = |filter: Expr| -> datafusion::error::Result<Option<LogicalPlan>> {
+            raw.get(&TableId::ACCOUNTS)
+                .map(|t| Ok(ctx.read_table(t.clone())?.filter(filter)?.select(vec![col("account_id")])?.into_unoptimized_plan()))
+                .transpose()
+        };
+        let our_properties = raw
+            .get(&TableId::INSIGHTS)
+            .map(|t| -> datafusion::error::Result<LogicalPlan> {
+                Ok(ctx.read_table(t.clone())?.filter(col("platform").eq(lit("ga4")).and(col("org_id").eq(lit(org))))?.select(vec![col("account_id")])?.into_unoptimized_plan())
+            })
+            .transpose()?;
+        Ok(Self {
+            org: org.to_owned(),
+            ours: accounts(col("org_id").eq(lit(org)))?,
+            theirs: accounts(col("org_id").is_not_null().and(col("org_id").not_eq(lit(org))))?,
+            our_properties,
+        })
+    }
+
+    fn predicate(&self, id: TableId) -> Option<Expr> {
+        let ours = |column: &str| self.ours.clone().map_or(lit(false), |p| in_subquery(col(column), Arc::new(p)));
+        let not_theirs = |column: &str| self.theirs.clone().map_or(lit(true), |p| not_in_subquery(col(column), Arc::new(p)));
+        match id {
+            TableId::ACCOUNTS => Some(col("org_id").is_null().or(col("org_id").eq(lit(self.org.as_str())))),
+            TableId::INSIGHTS => Some(col("org_id").eq(lit(self.org.as_str()))),
+            TableId::POST_METRICS => Some(col("source").not_eq(lit("insights")).or(ours("account_id"))),
+            TableId::INSTAGRAM_RAW | TableId::FACEBOOK_RAW | TableId::TIKTOK_RAW | TableId::TIKTOK_BUSINESS_RAW => Some(not_theirs("account_ref")),
+            TableId::GA4_RAW => Some(self.our_properties.clone().map_or(lit(false), |p| in_subquery(col("account_ref"), Arc::new(p)))),
+            TableId::WEBHOOK_EVENTS => Some(ours("account_ref")),
+            _ => None,
+        }
+    }
+
+    fn apply(&self, ctx: &SessionContext, id: TableId, provider: Arc<dyn TableProvider>) -> datafusion::error::Result<Arc<dyn TableProvider>> {
+        match self.predicate(id) {
+            Some(predicate) => Ok(ctx.read_table(provider)?.filter(predicate)?.into_view()),
+            None => Ok(provider),
+        }
+    }
+}
