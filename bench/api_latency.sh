@@ -9,42 +9,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/env.sh
+source bench/lib.sh
 SECONDS_PER_RUN=${1:-15}
 ensure_postgres
 ensure_redis
 command -v wrk >/dev/null || apt_install wrk
 
-cargo build --release --locked --bin analisa
 cargo build --release --locked -p analisa-query-api --example bare_axum
-BIN="$CARGO_TARGET_DIR/release/analisa"
 BARE="$CARGO_TARGET_DIR/release/examples/bare_axum"
-DB=postgres://postgres@127.0.0.1:5432/analisa_bench
-WORK="$ANALISA_CACHE/bench-api"
-mkdir -p "$WORK"
+bench_world
 
-if [ "${BENCH_REUSE:-}" != 1 ] || [ ! -s "$WORK/demo.out" ]; then
-  log "preparing the demo world (200 creators) in $DB"
-  "$BIN" demo --no-serve --dir "$WORK/demo" --database-url "$DB" > "$WORK/demo.out"
-fi
-PASSWORD=$(awk '$1 == "password" {print $2}' "$WORK/demo.out")
-# The benchmark measures the API, not the plan: the demo organisation gets a limit it cannot hit.
-psql -q "$DB" -c "UPDATE organisations SET plan = 'enterprise'"
-export ANALISA__DATABASE__URL="$DB" ANALISA__LAKE__ROOT="file://$WORK/demo/lake"
-export ANALISA__API__JWT_SECRET="bench-secret-bench-secret-bench-secret-1234"
-export ANALISA__API__PLANS__ENTERPRISE__REQUESTS_PER_MINUTE=1000000000 ANALISA__API__PLANS__ENTERPRISE__TRACKED_INFLUENCERS=1000000
-export ANALISA__API__ACCESS_TTL=2h RUST_LOG=warn
-
-"$BIN" serve --listen 127.0.0.1:18080 > "$WORK/serve.log" 2>&1 &
+"$BIN" serve --listen 127.0.0.1:18080 --flight-sql-listen 127.0.0.1:0 > "$WORK/serve.log" 2>&1 &
 SERVE=$!
-ANALISA__REDIS__URL=redis://127.0.0.1:1/0 "$BIN" serve --listen 127.0.0.1:18081 > "$WORK/serve-no-redis.log" 2>&1 &
+ANALISA__REDIS__URL=redis://127.0.0.1:1/0 "$BIN" serve --listen 127.0.0.1:18081 --flight-sql-listen 127.0.0.1:0 > "$WORK/serve-no-redis.log" 2>&1 &
 NOCACHE=$!
 "$BARE" 127.0.0.1:18099 > /dev/null &
 BAREPID=$!
 trap 'kill $SERVE $NOCACHE $BAREPID 2>/dev/null' EXIT
 for _ in $(seq 1 50); do curl -sf http://127.0.0.1:18080/health >/dev/null && curl -sf http://127.0.0.1:18081/health >/dev/null && curl -sf http://127.0.0.1:18099/ >/dev/null && break; sleep 0.2; done
 
-TOKEN=$(curl -sf -X POST http://127.0.0.1:18080/v1/auth/login -H 'content-type: application/json' \
-  -d "{\"email\":\"demo@analisa.dev\",\"password\":\"$PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+TOKEN=$(bench_token http://127.0.0.1:18080)
 ID=$(curl -sf "http://127.0.0.1:18080/v1/influencers?limit=1" -H "authorization: Bearer $TOKEN" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
 PROFILE="http://127.0.0.1:18080/v1/influencers/$ID"
 SEARCH="http://127.0.0.1:18080/v1/influencers?platform=instagram,tiktok&country=BR&score_min=40&er_min=0.01&sort=-score&limit=25"
