@@ -240,7 +240,7 @@ impl Gateway {
         let plan = session.ctx.state().statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(checked.statement))).await.map_err(|e| SqlError::from_datafusion(e, memory))?;
         // Belt and braces: the text check already allowed only a query.
         SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false).verify_plan(&plan).map_err(|e| SqlError::NotReadOnly(e.to_string()))?;
-        let row_limit = row_limit.unwrap_or(self.config.row_limit).clamp(1, self.config.row_limit);
+        let row_limit = row_limit.unwrap_or(self.config.row_limit).min(self.config.row_limit).max(1);
         let plan = plain_strings(LogicalPlanBuilder::from(plan).limit(0, Some(row_limit + 1)).map_err(|e| SqlError::from_datafusion(e, memory))?.build().map_err(|e| SqlError::from_datafusion(e, memory))?)
             .map_err(|e| SqlError::from_datafusion(e, memory))?;
         let schema = Arc::new(plan.schema().as_arrow().clone());
