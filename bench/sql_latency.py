@@ -67,7 +67,7 @@ def main() -> None:
         cursor.execute(sql)
         return cursor.fetch_arrow_table().num_rows
 
-    engines = {"/v1/sql": http, "Flight SQL": via_flight, "DuckDB": lambda sql: con.execute(sql).to_arrow_table().num_rows}
+    engines = {"/v1/sql": http, "Flight SQL": via_flight, "DuckDB": lambda sql: con.sql(sql).to_arrow_table().num_rows}
     print("| query | rows | /v1/sql ms | Flight SQL ms | DuckDB ms | /v1/sql ÷ DuckDB | Flight ÷ DuckDB |")
     print("|---|---|---|---|---|---|---|")
     ratios = {"/v1/sql": [], "Flight SQL": []}
