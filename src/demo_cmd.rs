@@ -149,10 +149,15 @@ pub async fn run(args: DemoArgs, config: &AppConfig) -> anyhow::Result<()> {
     if api_config.web_root.is_none() && std::path::Path::new("web/dist/browser/index.html").exists() {
         api_config.web_root = Some(PathBuf::from("web/dist/browser"));
     }
+    let dashboard = match &api_config.web_root {
+        Some(_) => format!("http://{}/", args.listen),
+        None => "not built (scripts/demo builds web/ with npm)".to_owned(),
+    };
     let api = analisa_query_api::Api::new(db, config.redis.url.expose_secret(), &config.ingest.redis_prefix, Some(lake), api_config)?;
     let influencers: i64 = sqlx::query_scalar("SELECT count(*) FROM serving.influencers").fetch_one(ledger.pool()).await?;
     println!();
     println!("Analisa demo ready in {:.0} s: {influencers} influencers published", started.elapsed().as_secs_f64());
+    println!("  web      {dashboard}");
     println!("  API      http://{}/v1/influencers   (docs: http://{}/docs)", args.listen, args.listen);
     println!("  SQL      POST http://{}/v1/sql, or Flight SQL at grpc://{} (ADBC, JDBC)", args.listen, args.flight_sql_listen);
     println!("  login    {DEMO_EMAIL}");

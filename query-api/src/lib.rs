@@ -17,6 +17,7 @@ mod routes;
 mod sql;
 mod state;
 mod flight;
+mod web;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -34,7 +35,6 @@ use sqlx::PgPool;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 pub use crate::audit::{Entry as AuditEntry, Verdict, record as audit_record, verify as verify_audit_log};
@@ -137,8 +137,7 @@ impl Api {
             .route("/v1/auth/refresh", post(a::refresh));
         let mut router = public.merge(protected).with_state(state.clone());
         router = match &state.config.web_root {
-            // The dashboard is a single-page app: unknown paths outside the API get its index.
-            Some(root) => router.fallback_service(ServeDir::new(root).fallback(ServeFile::new(root.join("index.html")))),
+            Some(root) => router.fallback_service(web::dashboard(root)),
             None => router.fallback(|| async { problem(StatusCode::NOT_FOUND, "not-found", "no such route".into()) }),
         };
         let request_id = HeaderName::from_static("x-request-id");

@@ -86,3 +86,28 @@ ensure_nextest() {
   log "installing cargo-nextest"
   cargo install --locked cargo-nextest
 }
+
+# The dashboard: `npm ci` when the lock file changed, a production build when its sources did.
+ensure_web() {
+  command -v npm >/dev/null || { log "Node.js and npm are needed to build the dashboard (web/)"; return 1; }
+  local lock sources
+  lock=$(sha256sum web/package-lock.json | cut -d' ' -f1)
+  if [ ! -d web/node_modules ] || [ "$(cat web/node_modules/.analisa-lock 2>/dev/null)" != "$lock" ]; then
+    log "installing the dashboard's packages (npm ci)"
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$lock" > web/node_modules/.analisa-lock
+  fi
+  sources=$(cd web && find src public angular.json package-lock.json tsconfig*.json -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+  if [ ! -f web/dist/browser/index.html ] || [ "$(cat web/dist/.analisa-sources 2>/dev/null)" != "$sources" ]; then
+    log "building the dashboard (ng build, production)"
+    (cd web && npx ng build --configuration production)
+    echo "$sources" > web/dist/.analisa-sources
+  fi
+}
+
+# Debian's Chromium for the dashboard's browser tests.
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return
+  log "installing Chromium"
+  apt_install chromium
+}

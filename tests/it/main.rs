@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod dashboard;
+mod demo_world;
 mod notebooks;
 
 fn analisa(dir: &Path, args: &[&str]) -> Output {

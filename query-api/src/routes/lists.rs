@@ -32,10 +32,41 @@ pub struct TrackedList {
     /// Influencer ids (platform:account_id).
     #[schema(value_type = Vec<String>)]
     pub influencers: Vec<String>,
+    /// The same influencers with what a list shows of them.
+    pub members: Vec<TrackedInfluencer>,
 }
 
-fn ids(rows: Vec<(String, String)>) -> Vec<String> {
-    rows.into_iter().map(|(p, a)| format!("{p}:{a}")).collect()
+/// An influencer of a list or campaign; handle and numbers are absent while it is not (or no
+/// longer) published.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TrackedInfluencer {
+    pub id: String,
+    pub platform: String,
+    pub handle: Option<String>,
+    pub display_name: Option<String>,
+    pub followers: Option<i64>,
+    pub score: Option<f64>,
+}
+
+/// The members of a list or campaign (`table` names the membership table and its key column,
+/// both ours), joined with what is published of them.
+async fn members(db: &sqlx::PgPool, table: &str, key: &str, id: Uuid, order: &str) -> ApiResult<(Vec<String>, Vec<TrackedInfluencer>)> {
+    type Row = (String, String, Option<String>, Option<String>, Option<i64>, Option<f64>);
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT m.platform, m.account_id, i.handle, i.display_name, i.followers, i.score FROM {table} m
+         LEFT JOIN serving.influencers i ON i.platform = m.platform AND i.account_id = m.account_id
+         WHERE m.{key} = $1 ORDER BY {order}"
+    ))
+    .bind(id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(platform, account_id, handle, display_name, followers, score)| {
+            let id = format!("{platform}:{account_id}");
+            (id.clone(), TrackedInfluencer { id, platform, handle, display_name, followers, score })
+        })
+        .unzip())
 }
 
 async fn load_list(db: &sqlx::PgPool, org_id: Uuid, list_id: Uuid) -> ApiResult<TrackedList> {
@@ -45,8 +76,8 @@ async fn load_list(db: &sqlx::PgPool, org_id: Uuid, list_id: Uuid) -> ApiResult<
         .fetch_optional(db)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("list {list_id}")))?;
-    let members = sqlx::query_as("SELECT platform, account_id FROM tracked_list_members WHERE list_id = $1 ORDER BY added_at, platform, account_id").bind(list_id).fetch_all(db).await?;
-    Ok(TrackedList { list_id, name, created_at, influencers: ids(members) })
+    let (influencers, members) = members(db, "tracked_list_members", "list_id", list_id, "m.added_at, m.platform, m.account_id").await?;
+    Ok(TrackedList { list_id, name, created_at, influencers, members })
 }
 
 /// The organisation's tracked lists.
@@ -246,6 +277,7 @@ pub struct Campaign {
     pub created_at: DateTime<Utc>,
     #[schema(value_type = Vec<String>)]
     pub influencers: Vec<String>,
+    pub members: Vec<TrackedInfluencer>,
 }
 
 fn check_campaign(body: &CampaignInput) -> ApiResult<(String, Vec<String>)> {
@@ -272,8 +304,8 @@ async fn load_campaign(db: &sqlx::PgPool, org_id: Uuid, campaign_id: Uuid) -> Ap
     .fetch_optional(db)
     .await?
     .ok_or_else(|| ApiError::not_found(format!("campaign {campaign_id}")))?;
-    let members = sqlx::query_as("SELECT platform, account_id FROM campaign_members WHERE campaign_id = $1 ORDER BY platform, account_id").bind(campaign_id).fetch_all(db).await?;
-    Ok(Campaign { campaign_id, name, brand, starts_on, ends_on, hashtags, status, created_at, influencers: ids(members) })
+    let (influencers, members) = members(db, "campaign_members", "campaign_id", campaign_id, "m.platform, m.account_id").await?;
+    Ok(Campaign { campaign_id, name, brand, starts_on, ends_on, hashtags, status, created_at, influencers, members })
 }
 
 /// The organisation's campaigns.

@@ -1,0 +1,164 @@
+import { Component, effect, inject, signal } from '@angular/core';
+import { FormsModule } from '@angular/forms';
+import { Api, ApiKey, Connection, Member, Role, problemDetail } from '../core/api';
+import { Auth } from '../core/auth';
+import { I18n, I18N_PIPES } from '../core/i18n';
+
+const ROLES: Role[] = ['owner', 'admin', 'analyst', 'viewer'];
+
+@Component({
+  selector: 'an-settings',
+  imports: [FormsModule, ...I18N_PIPES],
+  template: `
+    <section class="page">
+      <h1>{{ 'settings.title' | t }}</h1>
+      @if (error()) { <p class="error" role="alert">{{ error() }}</p> }
+      <section class="card" aria-labelledby="members-title">
+        <h2 id="members-title">{{ 'settings.members' | t }}</h2>
+        <div class="table-wrap">
+          <table>
+            <thead><tr><th scope="col">{{ 'settings.name' | t }}</th><th scope="col">{{ 'login.email' | t }}</th><th scope="col">{{ 'settings.role' | t }}</th><th scope="col">{{ 'settings.joined' | t }}</th></tr></thead>
+            <tbody>
+              @for (m of members(); track m.user_id) {
+                <tr>
+                  <td>{{ m.display_name }}</td><td>{{ m.email }}</td>
+                  <td>
+                    @if (auth.canAdmin() && m.user_id !== auth.me()?.user_id) {
+                      <label class="visually-hidden" [for]="'role-' + m.user_id">{{ 'settings.role' | t }}</label>
+                      <select [id]="'role-' + m.user_id" [ngModel]="m.role" (ngModelChange)="changeRole(m, $event)">
+                        @for (r of roles; track r) { <option [value]="r">{{ 'role.' + r | t }}</option> }
+                      </select>
+                    } @else { {{ 'role.' + m.role | t }} }
+                  </td>
+                  <td>{{ m.joined_at | day }}</td>
+                </tr>
+              }
+            </tbody>
+          </table>
+        </div>
+      </section>
+
+      @if (auth.canAdmin()) {
+        <section class="card" aria-labelledby="keys-title" data-test="api-keys">
+          <h2 id="keys-title">{{ 'settings.keys' | t }}</h2>
+          <form class="inline" (ngSubmit)="createKey()">
+            <label for="key-name">{{ 'settings.keyName' | t }}</label>
+            <input id="key-name" name="keyName" required maxlength="80" [(ngModel)]="keyName" />
+            <label for="key-scope">{{ 'settings.scope' | t }}</label>
+            <select id="key-scope" name="scope" [(ngModel)]="keyScope">
+              <option value="read">{{ 'settings.scope.read' | t }}</option>
+              <option value="write">{{ 'settings.scope.write' | t }}</option>
+            </select>
+            <button type="submit" class="primary" data-test="create-key">{{ 'settings.createKey' | t }}</button>
+          </form>
+          @if (newKey(); as k) {
+            <div class="notice" role="status" data-test="new-key">
+              <p>{{ 'settings.keyOnce' | t }}</p>
+              <code class="secret">{{ k.key }}</code>
+              <button type="button" (click)="copy(k.key!)">{{ (copied() ? 'settings.copied' : 'settings.copy') | t }}</button>
+              <button type="button" class="link" (click)="newKey.set(null)">{{ 'common.close' | t }}</button>
+            </div>
+          }
+          <div class="table-wrap">
+            <table data-test="keys">
+              <thead><tr><th scope="col">{{ 'settings.keyName' | t }}</th><th scope="col">{{ 'settings.prefix' | t }}</th><th scope="col">{{ 'settings.scope' | t }}</th>
+                <th scope="col">{{ 'settings.created' | t }}</th><th scope="col">{{ 'settings.lastUsed' | t }}</th><th scope="col">{{ 'settings.status' | t }}</th></tr></thead>
+              <tbody>
+                @for (k of keys(); track k.key_id) {
+                  <tr [attr.data-key]="k.name">
+                    <td>{{ k.name }}</td><td><code>{{ k.prefix }}</code></td><td>{{ 'settings.scope.' + k.scope | t }}</td>
+                    <td>{{ k.created_at | day }}</td><td>{{ k.last_used_at | day: true }}</td>
+                    <td>
+                      @if (k.revoked_at) { <span class="badge">{{ 'settings.revoked' | t }}</span> }
+                      @else { <button type="button" class="link danger" (click)="revoke(k)" data-test="revoke">{{ 'settings.revoke' | t }}</button> }
+                    </td>
+                  </tr>
+                } @empty { <tr><td colspan="6" class="muted">{{ 'settings.noKeys' | t }}</td></tr> }
+              </tbody>
+            </table>
+          </div>
+        </section>
+
+        <section class="card" aria-labelledby="conn-title">
+          <h2 id="conn-title">{{ 'settings.connections' | t }}</h2>
+          <div class="table-wrap">
+            <table>
+              <thead><tr><th scope="col">{{ 'col.platform' | t }}</th><th scope="col">{{ 'settings.account' | t }}</th><th scope="col">{{ 'settings.status' | t }}</th>
+                <th scope="col">{{ 'settings.expires' | t }}</th><th scope="col">{{ 'settings.lastError' | t }}</th></tr></thead>
+              <tbody>
+                @for (c of connections(); track c.id) {
+                  <tr><td>{{ i18n.tOr('platform.' + c.platform, c.platform) }}</td><td>{{ c.account_id }}</td>
+                    <td><span class="badge">{{ i18n.tOr('connection.' + c.status, c.status) }}</span></td>
+                    <td>{{ c.access_expires_at | day: true }}</td><td>{{ c.last_error ?? '—' }}</td></tr>
+                } @empty { <tr><td colspan="5" class="muted">{{ 'settings.noConnections' | t }}</td></tr> }
+              </tbody>
+            </table>
+          </div>
+        </section>
+      }
+    </section>
+  `,
+})
+export class SettingsPage {
+  private readonly api = inject(Api);
+  protected readonly auth = inject(Auth);
+  protected readonly i18n = inject(I18n);
+  protected readonly roles = ROLES;
+  protected readonly members = signal<Member[]>([]);
+  protected readonly keys = signal<ApiKey[]>([]);
+  protected readonly connections = signal<Connection[]>([]);
+  protected readonly newKey = signal<ApiKey | null>(null);
+  protected readonly copied = signal(false);
+  protected readonly error = signal<string | null>(null);
+  protected keyName = '';
+  protected keyScope: 'read' | 'write' = 'read';
+
+  constructor() {
+    effect(() => {
+      if (this.auth.membership()) this.reload();
+    });
+  }
+
+  private get org(): string {
+    return this.auth.membership()?.org_id ?? '';
+  }
+
+  private fail = (error: unknown) => this.error.set(problemDetail(error) ?? this.i18n.t('common.failed'));
+
+  private reload(): void {
+    this.error.set(null);
+    this.api.members(this.org).subscribe({ next: (m) => this.members.set(m), error: this.fail });
+    if (this.auth.canAdmin()) {
+      this.api.keys(this.org).subscribe({ next: (k) => this.keys.set(k), error: this.fail });
+      this.api.connections(this.org).subscribe({ next: (c) => this.connections.set(c), error: this.fail });
+    }
+  }
+
+  protected changeRole(member: Member, role: Role): void {
+    this.api.changeRole(this.org, member.user_id, role).subscribe({ next: () => this.reload(), error: (e: unknown) => (this.fail(e), this.reload()) });
+  }
+
+  protected createKey(): void {
+    const name = this.keyName.trim();
+    if (!name) return;
+    this.api.createKey(this.org, name, this.keyScope).subscribe({
+      next: (key) => {
+        this.newKey.set(key);
+        this.copied.set(false);
+        this.keyName = '';
+        this.reload();
+      },
+      error: this.fail,
+    });
+  }
+
+  protected revoke(key: ApiKey): void {
+    if (!confirm(this.i18n.t('settings.confirmRevoke', { name: key.name }))) return;
+    this.api.revokeKey(this.org, key.key_id).subscribe({ next: () => this.reload(), error: this.fail });
+  }
+
+  protected async copy(text: string): Promise<void> {
+    await navigator.clipboard?.writeText(text).catch(() => undefined);
+    this.copied.set(true);
+  }
+}
