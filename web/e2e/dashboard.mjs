@@ -195,6 +195,34 @@ try {
     assert.equal(refused.status(), 401);
   });
 
+  await step('an invitation link lets another user join the organisation', async () => {
+    const invitee = `convidada+${Date.now()}@example.com`;
+    const registered = await page.request.post(base + '/v1/auth/register', {
+      data: { email: invitee, password: 'another long password', display_name: 'Convidada', organisation: 'Outra Agência' },
+    });
+    assert.equal(registered.status(), 201);
+    await page.goto(base + '/settings');
+    await page.locator('#invite-email').fill(invitee);
+    await page.locator('#invite-role').selectOption('viewer');
+    await page.getByRole('button', { name: 'Convidar' }).click();
+    const link = (await page.locator('code.secret').first().textContent()).trim();
+    assert.match(link, /\/accept\?token=/);
+    const other = await browser.newContext();
+    const tab = await other.newPage();
+    watch(tab);
+    await tab.goto(link);
+    await tab.waitForURL(/\/login/);
+    await tab.getByLabel('E-mail').fill(invitee);
+    await tab.getByLabel('Senha').fill('another long password');
+    await tab.getByRole('button', { name: 'Entrar' }).click();
+    await tab.waitForURL(/\/accept\?token=/);
+    await tab.getByRole('button', { name: 'Aceitar e entrar na organização' }).click();
+    await tab.getByText('Agora você faz parte de Agência Demo.').waitFor();
+    await other.close();
+    await page.reload();
+    await page.getByRole('cell', { name: invitee }).first().waitFor();
+  });
+
   await step('a flag shows its evidence and can be disputed', async () => {
     const token = await page.evaluate(() => JSON.parse(localStorage.getItem('analisa.session')).accessToken);
     const found = await page.request.post(base + '/v1/sql', {

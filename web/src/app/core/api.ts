@@ -196,6 +196,16 @@ export interface Member {
   joined_at: string;
 }
 
+export interface Invitation {
+  invitation_id: string;
+  email: string;
+  role: Role;
+  expires_at: string;
+  accepted_at: string | null;
+  /** Only in the answer that creates it. */
+  token?: string;
+}
+
 export interface ApiKey {
   key_id: string;
   name: string;
@@ -299,6 +309,18 @@ export class Api {
   }
   changeRole(org: string, user: string, role: Role): Observable<unknown> {
     return this.http.patch(`/v1/orgs/${org}/members/${user}`, { role });
+  }
+  invitations(org: string): Observable<Invitation[]> {
+    return this.http.get<Invitation[]>(`/v1/orgs/${org}/invitations`);
+  }
+  invite(org: string, email: string, role: Role): Observable<Invitation> {
+    return this.http.post<Invitation>(`/v1/orgs/${org}/invitations`, { email, role });
+  }
+  revokeInvitation(org: string, invitation: string): Observable<unknown> {
+    return this.http.delete(`/v1/orgs/${org}/invitations/${invitation}`);
+  }
+  acceptInvitation(token: string): Observable<Membership> {
+    return this.http.post<Membership>('/v1/invitations/accept', { token });
   }
   keys(org: string): Observable<ApiKey[]> {
     return this.http.get<ApiKey[]>(`/v1/orgs/${org}/api-keys`);

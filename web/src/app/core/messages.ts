@@ -101,6 +101,11 @@ const pt: Messages = {
   'settings.confirmRevoke': 'Revogar a chave "{name}"? Os clientes que a usam deixam de funcionar.',
   'settings.connections': 'Contas conectadas', 'settings.account': 'Conta', 'settings.expires': 'Token expira', 'settings.lastError': 'Último erro',
   'settings.noConnections': 'Nenhuma conta conectada.',
+  'settings.invitations': 'Convites', 'settings.invite': 'Convidar', 'settings.accepted': 'aceito', 'settings.noInvitations': 'Nenhum convite pendente.',
+  'settings.inviteOnce': 'Envie este link à pessoa convidada: ele não será mostrado de novo. A validade está na tabela abaixo.',
+  'settings.confirmRevokeInvitation': 'Revogar o convite de {email}?',
+  'accept.title': 'Aceitar convite', 'accept.lead': 'Você foi convidado para uma organização no Analisa.', 'accept.submit': 'Aceitar e entrar na organização',
+  'accept.joined': 'Agora você faz parte de {name}.', 'accept.continue': 'Continuar',
   'role.owner': 'proprietário', 'role.admin': 'administrador', 'role.analyst': 'analista', 'role.viewer': 'leitor',
   'connection.active': 'ativa', 'connection.needs_reauth': 'reautorizar', 'connection.revoked': 'revogada',
 };
@@ -201,6 +206,11 @@ const en: Messages = {
   'settings.confirmRevoke': 'Revoke the key "{name}"? Clients using it stop working.',
   'settings.connections': 'Connected accounts', 'settings.account': 'Account', 'settings.expires': 'Token expires', 'settings.lastError': 'Last error',
   'settings.noConnections': 'No connected accounts.',
+  'settings.invitations': 'Invitations', 'settings.invite': 'Invite', 'settings.accepted': 'accepted', 'settings.noInvitations': 'No pending invitations.',
+  'settings.inviteOnce': 'Send this link to the invitee: it will not be shown again. Its expiry is in the table below.',
+  'settings.confirmRevokeInvitation': 'Revoke the invitation of {email}?',
+  'accept.title': 'Accept the invitation', 'accept.lead': 'You were invited to an organisation on Analisa.', 'accept.submit': 'Accept and join the organisation',
+  'accept.joined': 'You are now a member of {name}.', 'accept.continue': 'Continue',
   'role.owner': 'owner', 'role.admin': 'admin', 'role.analyst': 'analyst', 'role.viewer': 'viewer',
   'connection.active': 'active', 'connection.needs_reauth': 're-authorise', 'connection.revoked': 'revoked',
 };

@@ -1,6 +1,6 @@
 import { Component, effect, inject, signal } from '@angular/core';
 import { FormsModule } from '@angular/forms';
-import { Api, ApiKey, Connection, Member, Role, problemDetail } from '../core/api';
+import { Api, ApiKey, Connection, Invitation, Member, Role, problemDetail } from '../core/api';
 import { Auth } from '../core/auth';
 import { I18n, I18N_PIPES } from '../core/i18n';
 
@@ -39,6 +39,38 @@ const ROLES: Role[] = ['owner', 'admin', 'analyst', 'viewer'];
       </section>
 
       @if (auth.canAdmin()) {
+        <section class="card" aria-labelledby="invite-title">
+          <h2 id="invite-title">{{ 'settings.invitations' | t }}</h2>
+          <form class="inline" (ngSubmit)="invite()">
+            <label for="invite-email">{{ 'login.email' | t }}</label>
+            <input id="invite-email" name="inviteEmail" type="email" required [(ngModel)]="inviteEmail" />
+            <label for="invite-role">{{ 'settings.role' | t }}</label>
+            <select id="invite-role" name="inviteRole" [(ngModel)]="inviteRole">
+              @for (r of roles; track r) { <option [value]="r">{{ 'role.' + r | t }}</option> }
+            </select>
+            <button type="submit" class="primary">{{ 'settings.invite' | t }}</button>
+          </form>
+          @if (inviteLink(); as link) {
+            <div class="notice" role="status">
+              <p>{{ 'settings.inviteOnce' | t }}</p>
+              <code class="secret">{{ link }}</code>
+              <button type="button" (click)="copy(link)">{{ (copied() ? 'settings.copied' : 'settings.copy') | t }}</button>
+            </div>
+          }
+          <div class="table-wrap">
+            <table>
+              <thead><tr><th scope="col">{{ 'login.email' | t }}</th><th scope="col">{{ 'settings.role' | t }}</th><th scope="col">{{ 'settings.expires' | t }}</th><th scope="col">{{ 'settings.status' | t }}</th></tr></thead>
+              <tbody>
+                @for (i of invitations(); track i.invitation_id) {
+                  <tr><td>{{ i.email }}</td><td>{{ 'role.' + i.role | t }}</td><td>{{ i.expires_at | day: true }}</td>
+                    <td>@if (i.accepted_at) { <span class="badge">{{ 'settings.accepted' | t }}</span> }
+                      @else { <button type="button" class="link danger" (click)="revokeInvitation(i)">{{ 'settings.revoke' | t }}</button> }</td></tr>
+                } @empty { <tr><td colspan="4" class="muted">{{ 'settings.noInvitations' | t }}</td></tr> }
+              </tbody>
+            </table>
+          </div>
+        </section>
+
         <section class="card" aria-labelledby="keys-title" data-test="api-keys">
           <h2 id="keys-title">{{ 'settings.keys' | t }}</h2>
           <form class="inline" (ngSubmit)="createKey()">
@@ -108,6 +140,10 @@ export class SettingsPage {
   protected readonly keys = signal<ApiKey[]>([]);
   protected readonly connections = signal<Connection[]>([]);
   protected readonly newKey = signal<ApiKey | null>(null);
+  protected readonly invitations = signal<Invitation[]>([]);
+  protected readonly inviteLink = signal<string | null>(null);
+  protected inviteEmail = '';
+  protected inviteRole: Role = 'analyst';
   protected readonly copied = signal(false);
   protected readonly error = signal<string | null>(null);
   protected keyName = '';
@@ -131,11 +167,32 @@ export class SettingsPage {
     if (this.auth.canAdmin()) {
       this.api.keys(this.org).subscribe({ next: (k) => this.keys.set(k), error: this.fail });
       this.api.connections(this.org).subscribe({ next: (c) => this.connections.set(c), error: this.fail });
+      this.api.invitations(this.org).subscribe({ next: (i) => this.invitations.set(i), error: this.fail });
     }
   }
 
   protected changeRole(member: Member, role: Role): void {
     this.api.changeRole(this.org, member.user_id, role).subscribe({ next: () => this.reload(), error: (e: unknown) => (this.fail(e), this.reload()) });
+  }
+
+  protected invite(): void {
+    const email = this.inviteEmail.trim();
+    if (!email) return;
+    this.api.invite(this.org, email, this.inviteRole).subscribe({
+      next: (invitation) => {
+        // The token travels in the link the admin sends; the invitee signs in and accepts it.
+        this.inviteLink.set(`${location.origin}/accept?token=${encodeURIComponent(invitation.token ?? '')}`);
+        this.copied.set(false);
+        this.inviteEmail = '';
+        this.reload();
+      },
+      error: this.fail,
+    });
+  }
+
+  protected revokeInvitation(invitation: Invitation): void {
+    if (!confirm(this.i18n.t('settings.confirmRevokeInvitation', { email: invitation.email }))) return;
+    this.api.revokeInvitation(this.org, invitation.invitation_id).subscribe({ next: () => this.reload(), error: this.fail });
   }
 
   protected createKey(): void {
