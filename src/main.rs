@@ -3,6 +3,7 @@
 mod config;
 mod database;
 mod demo_cmd;
+mod export_cmd;
 mod ingest_cmd;
 mod jobs_cmd;
 mod lake_cmd;
@@ -44,6 +45,9 @@ enum Command {
     /// The pipeline: bronze → silver → gold, and its run ledger.
     #[command(subcommand)]
     Jobs(jobs_cmd::JobsCommand),
+    /// Report exports: run a definition, or make a past run again from its manifest.
+    #[command(subcommand)]
+    Export(export_cmd::ExportCommand),
     /// Apply the PostgreSQL migrations.
     Migrate,
     /// Work through the collection queue (any number of workers, on any machines).
@@ -77,6 +81,7 @@ fn main() -> anyhow::Result<()> {
         Command::Sim(command) => runtime.block_on(sim_cmd::run(command)),
         Command::Ingest(command) => runtime.block_on(ingest_cmd::run_command(command, &config)),
         Command::Jobs(command) => runtime.block_on(jobs_cmd::run(command, &config)),
+        Command::Export(command) => runtime.block_on(export_cmd::run(command, &config)),
         Command::Migrate => runtime.block_on(database::migrate(&config)),
         Command::Worker(args) => runtime.block_on(ingest_cmd::worker(args, &config)),
         Command::Serve(args) => runtime.block_on(serve_cmd::serve(args, &config)),

@@ -20,6 +20,10 @@ pub enum JobsError {
     Ledger(#[from] sqlx::Error),
     #[error("invalid configuration: {0}")]
     Config(String),
+    #[error("report: {0}")]
+    InvalidReport(String),
+    #[error("export: {0}")]
+    Export(String),
 }
 
 impl From<datafusion::error::DataFusionError> for JobsError {

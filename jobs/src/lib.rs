@@ -7,6 +7,7 @@ mod functions;
 mod ledger;
 mod pipeline;
 mod publish;
+pub mod reports;
 mod schedule;
 mod steps;
 

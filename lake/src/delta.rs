@@ -96,6 +96,12 @@ impl Lake {
         self.store.clone()
     }
 
+    /// The object-store key of a path relative to the lake root (`exports/…`).
+    pub fn object_path(&self, relative: &str) -> ObjectPath {
+        let url = self.root_url.join(relative).expect("relative paths of ours are valid URL segments");
+        ObjectPath::from_url_path(url.path()).expect("a URL path is a valid object path")
+    }
+
     /// Where a table lives.
     pub fn table_url(&self, id: TableId) -> Url {
         self.root_url

@@ -314,3 +314,22 @@ fn serve_answers_over_http_and_audit_verify_checks_the_chain() {
     assert!(text(&output).0.contains("audit log intact: 2 rows"), "{}", text(&output).0);
     drop_database(&name);
 }
+
+#[test]
+fn export_names_what_it_cannot_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("analisa_export_{}", std::process::id());
+    let url = migrated_database(dir.path(), &name);
+    let lake = format!("file://{}/lake", dir.path().display());
+    let export = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_analisa")).arg("export").args(args).current_dir(dir.path()).env("ANALISA__DATABASE__URL", &url).env("ANALISA__LAKE__ROOT", &lake).output().unwrap();
+    let missing = "0193a4b2-0000-7000-8000-000000000000";
+    let output = export(&["run", "--report", missing]);
+    assert!(!output.status.success());
+    assert!(text(&output).1.contains(&format!("no report {missing}")), "{}", text(&output).1);
+    let output = export(&["rerun", "--run", missing]);
+    assert!(!output.status.success());
+    assert!(text(&output).1.contains(&format!("no succeeded run {missing}")), "{}", text(&output).1);
+    let output = export(&["run", "--report", "not-a-uuid"]);
+    assert!(!output.status.success() && text(&output).1.contains("invalid value 'not-a-uuid'"), "{}", text(&output).1);
+    drop_database(&name);
+}

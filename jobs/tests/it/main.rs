@@ -6,5 +6,6 @@ mod runs;
 mod flags;
 mod score;
 mod support;
+mod reports;
 mod tracked;
 mod world;

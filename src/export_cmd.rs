@@ -1,0 +1,69 @@
+//! `analisa export …`: report runs from the command line.
+
+use std::path::PathBuf;
+
+use analisa_jobs::reports::{Exporter, Manifest, RunTrigger, definition};
+use analisa_lake::Lake;
+use clap::Subcommand;
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use object_store::ObjectStoreExt;
+use uuid::Uuid;
+
+use crate::config::AppConfig;
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Run a report definition now; its files and manifest go to `exports/` on the lake.
+    Run {
+        #[arg(long)]
+        report: Uuid,
+        /// Also copy the files into this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Make a past run again from its manifest: the same lake versions, creators and days,
+    /// so the same CSV and Parquet bytes.
+    Rerun {
+        #[arg(long)]
+        run: Uuid,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+pub async fn run(command: ExportCommand, config: &AppConfig) -> anyhow::Result<()> {
+    let pool = crate::database::connect(config).await?;
+    let lake = Lake::open(&config.lake)?;
+    let exporter = Exporter::new(lake.clone());
+    let (manifest, out) = match command {
+        ExportCommand::Run { report, out } => {
+            let definition = definition(&pool, report).await?;
+            let manifest = exporter.run_recorded(&pool, &definition, RunTrigger::Manual, None, None).await?.expect("a manual run always starts");
+            (manifest, out)
+        }
+        ExportCommand::Rerun { run, out } => (exporter.rerun_recorded(&pool, run, None).await?, out),
+    };
+    print(&manifest);
+    if let Some(dir) = out {
+        std::fs::create_dir_all(&dir)?;
+        for file in &manifest.files {
+            let bytes = lake.object_store().get(&lake.object_path(&file.path)).await?.bytes().await?;
+            let name = file.path.rsplit('/').next().unwrap_or(&file.path);
+            std::fs::write(dir.join(name), &bytes)?;
+        }
+        println!("copied to {}", dir.display());
+    }
+    Ok(())
+}
+
+fn print(manifest: &Manifest) {
+    println!("report {} ({}), run {}, {} to {}, {} creators", manifest.run.report_name, manifest.run.report_id, manifest.run.run_id, manifest.from, manifest.to, manifest.influencers.len());
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header(["file", "sections (rows)", "bytes", "sha256"]);
+    for file in &manifest.files {
+        let sections = file.sections.iter().map(|(s, n)| format!("{s} ({n})")).collect::<Vec<_>>().join(", ");
+        table.add_row([file.path.clone(), sections, file.bytes.to_string(), file.sha256[..16].to_owned()]);
+    }
+    println!("{table}");
+    println!("lake versions: {}", manifest.lake_versions.iter().map(|(t, v)| format!("{t}@v{v}")).collect::<Vec<_>>().join(", "));
+}
