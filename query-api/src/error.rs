@@ -24,6 +24,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     NotAcceptable(String),
+    /// Something that existed and is no more (an expired download link).
+    #[error("{0}")]
+    Gone(String),
     /// A query cancelled at its time or memory limit.
     #[error("{0}")]
     QueryLimit(String),
@@ -57,6 +60,7 @@ impl ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::NotAcceptable(_) => (StatusCode::NOT_ACCEPTABLE, "not-acceptable"),
+            Self::Gone(_) => (StatusCode::GONE, "gone"),
             Self::QueryLimit(_) => (StatusCode::UNPROCESSABLE_ENTITY, "query-limit"),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too-many-requests"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),

@@ -135,7 +135,7 @@ fn status(error: ApiError) -> Status {
         ApiError::BadRequest(m) => Status::invalid_argument(m),
         ApiError::Unauthenticated(m) => Status::unauthenticated(m),
         ApiError::Forbidden(m) => Status::permission_denied(m),
-        ApiError::NotFound(m) => Status::not_found(m),
+        ApiError::NotFound(m) | ApiError::Gone(m) => Status::not_found(m),
         ApiError::Conflict(m) => Status::aborted(m),
         ApiError::NotAcceptable(m) => Status::invalid_argument(m),
         ApiError::QueryLimit(m) => Status::resource_exhausted(m),

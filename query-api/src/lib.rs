@@ -125,6 +125,10 @@ impl Api {
             .route("/v1/influencers/{id}/posts", get(i::posts))
             .route("/v1/compare", get(i::compare))
             .route("/v1/sql", post(routes::sql::query))
+            .route("/v1/orgs/{org_id}/reports", get(routes::reports::list).post(routes::reports::create))
+            .route("/v1/orgs/{org_id}/reports/{report_id}", put(routes::reports::update).delete(routes::reports::delete))
+            .route("/v1/orgs/{org_id}/reports/{report_id}/runs", get(routes::reports::runs).post(routes::reports::run_now))
+            .route("/v1/orgs/{org_id}/reports/{report_id}/runs/{run_id}/files/{name}", get(routes::reports::download))
             .route_layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
         let public = Router::new()
             .route("/health", get(ops::health))

@@ -7,7 +7,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::PROBLEM_JSON;
-use crate::routes::{auth, influencers, lists, ops, orgs, sql};
+use crate::routes::{auth, influencers, lists, ops, orgs, reports, sql};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +23,7 @@ use crate::routes::{auth, influencers, lists, ops, orgs, sql};
         lists::campaigns, lists::create_campaign, lists::get_campaign, lists::update_campaign, lists::delete_campaign, lists::add_to_campaign, lists::remove_from_campaign,
         lists::dispute, lists::disputes,
         sql::query,
+        reports::list, reports::create, reports::update, reports::delete, reports::run_now, reports::runs, reports::download,
     ),
     modifiers(&Security),
     tags(
@@ -31,6 +32,7 @@ use crate::routes::{auth, influencers, lists, ops, orgs, sql};
         (name = "influencers", description = "Public creator data and flag disputes"),
         (name = "lists", description = "Tracked lists of an organisation"),
         (name = "campaigns", description = "Campaigns of an organisation"),
+        (name = "reports", description = "Report definitions, runs and signed downloads of an organisation"),
         (name = "sql", description = "Read-only SQL over the lake (also over Arrow Flight SQL)"),
         (name = "operations", description = "Health and readiness"),
     )

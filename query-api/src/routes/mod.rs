@@ -3,4 +3,5 @@ pub mod influencers;
 pub mod lists;
 pub mod ops;
 pub mod orgs;
+pub mod reports;
 pub mod sql;

@@ -7,5 +7,6 @@ mod cache;
 mod dashboard;
 mod influencers;
 mod openapi;
+mod reports;
 mod sql;
 mod tenancy;

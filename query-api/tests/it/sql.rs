@@ -12,16 +12,16 @@ use serde_json::{Value, json};
 
 use crate::support::{Account, TestApi, config, redis_url};
 
-struct World {
-    api: TestApi,
+pub(crate) struct World {
+    pub(crate) api: TestApi,
     lake: Lake,
     _dir: tempfile::TempDir,
     /// Org A: owner (admin rights), analyst, viewer, a read key; org B: its owner.
-    a_owner: Account,
+    pub(crate) a_owner: Account,
     a_analyst: Account,
-    a_viewer: Account,
+    pub(crate) a_viewer: Account,
     a_key: String,
-    b_owner: Account,
+    pub(crate) b_owner: Account,
 }
 
 #[derive(Clone, Copy)]
@@ -30,7 +30,7 @@ enum Who<'a> {
     Key(&'a str),
 }
 
-fn sql_config() -> ApiConfig {
+pub(crate) fn sql_config() -> ApiConfig {
     let mut config = config();
     // Every query sees the newest versions (the tests write between queries).
     config.sql.refresh_interval = Duration::ZERO;
@@ -38,7 +38,7 @@ fn sql_config() -> ApiConfig {
 }
 
 impl World {
-    async fn new(config: ApiConfig) -> Self {
+    pub(crate) async fn new(config: ApiConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(&LakeConfig { root: format!("file://{}/lake", dir.path().display()), ..LakeConfig::default() }).unwrap();
         lake.init().await.unwrap();

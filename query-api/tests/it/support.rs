@@ -31,6 +31,8 @@ pub struct TestApi {
     pub db: PgPool,
     pub prefix: String,
     pub client: reqwest::Client,
+    /// The lake the API reads (in memory unless the test gave one).
+    pub lake: Lake,
     name: String,
     shutdown: Option<tokio::sync::watch::Sender<bool>>,
 }
@@ -59,7 +61,7 @@ impl TestApi {
         sqlx::migrate!("../migrations").run(&db).await.unwrap();
         seed(&db).await;
         let prefix = unique("apitest");
-        let api = Api::new(db.clone(), redis_url, &prefix, Some(lake), config).unwrap();
+        let api = Api::new(db.clone(), redis_url, &prefix, Some(lake.clone()), config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let flight_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -76,7 +78,7 @@ impl TestApi {
         tokio::spawn(async move { flight_api.serve_flight_sql(flight_listener, flight_stopped).await.unwrap() });
         tokio::spawn(async move { api.serve(listener, stopped()).await.unwrap() });
         let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
-        Self { base, flight, db, prefix, client, name, shutdown: Some(tx) }
+        Self { base, flight, db, prefix, client, lake, name, shutdown: Some(tx) }
     }
 
     pub async fn stop(mut self) {
@@ -263,6 +265,9 @@ pub struct OrgFixture {
     pub invitation_id: String,
     pub key_id: String,
     pub write_key: String,
+    pub report_id: String,
+    /// A succeeded run of the report whose `summary.csv` is on the lake's store.
+    pub run_id: String,
 }
 
 impl TestApi {
@@ -280,6 +285,24 @@ impl TestApi {
         let (_, key) = self.post(&format!("/v1/orgs/{org}/api-keys"), Some(&owner.access), json!({"name": "etl", "scope": "write"})).await;
         let (status, _) = self.post(&format!("/v1/orgs/{org}/flags/flag-13/dispute"), Some(&owner.access), json!({"reason": "a giveaway"})).await;
         assert_eq!(status, StatusCode::CREATED);
+        let (status, report) = self.post(&format!("/v1/orgs/{org}/reports"), Some(&owner.access), body_for("post", "/v1/orgs/{org_id}/reports").unwrap()).await;
+        assert_eq!(status, StatusCode::CREATED, "{report}");
+        let report_id = report["report_id"].as_str().unwrap().to_owned();
+        let run_id = uuid::Uuid::now_v7().to_string();
+        let file = format!("exports/{org}/{report_id}/{run_id}/summary.csv");
+        use object_store::ObjectStoreExt;
+        self.lake.object_store().put(&self.lake.object_path(&file), "platform,account_id\r\n".into()).await.unwrap();
+        sqlx::query(
+            "INSERT INTO report_runs (run_id, report_id, org_id, definition_version, trigger, status, manifest, finished_at)
+             VALUES ($1::uuid, $2::uuid, $3::uuid, 1, 'manual', 'succeeded', $4, now())",
+        )
+        .bind(&run_id)
+        .bind(&report_id)
+        .bind(&org)
+        .bind(json!({"files": [{"path": file, "sections": {"summary": 0}, "bytes": 21, "sha256": ""}]}))
+        .execute(&self.db)
+        .await
+        .unwrap();
         OrgFixture {
             owner,
             viewer,
@@ -288,6 +311,8 @@ impl TestApi {
             invitation_id: invitation["invitation_id"].as_str().unwrap().to_owned(),
             key_id: key["key_id"].as_str().unwrap().to_owned(),
             write_key: key["key"].as_str().unwrap().to_owned(),
+            report_id,
+            run_id,
         }
     }
 
@@ -322,6 +347,10 @@ pub fn body_for(method: &str, path: &str) -> Option<Value> {
         ("post", "/v1/orgs/{org_id}/lists") | ("patch", "/v1/orgs/{org_id}/lists/{list_id}") => json!({"name": "L"}),
         ("post", "/v1/orgs/{org_id}/campaigns") | ("put", "/v1/orgs/{org_id}/campaigns/{campaign_id}") => json!({"name": "C", "starts_on": "2027-01-01", "ends_on": "2027-01-31"}),
         ("post", "/v1/orgs/{org_id}/flags/{flag_id}/dispute") => json!({"reason": "wrong"}),
+        ("post", "/v1/orgs/{org_id}/reports") | ("put", "/v1/orgs/{org_id}/reports/{report_id}") => json!({
+            "name": "Semanal",
+            "spec": {"scope": {"influencers": ["instagram:1003"]}, "sections": ["summary"], "period": {"last_days": 7}, "format": "csv"},
+        }),
         _ => return None,
     })
 }
@@ -335,6 +364,22 @@ pub fn fill(path: &str, org_id: &str, fixture: &OrgFixture, member_id: &str) -> 
         .replace("{user_id}", member_id)
         .replace("{flag_id}", "flag-23")
         .replace("{id}", "tiktok:1004")
+        .replace("{report_id}", &fixture.report_id)
+        .replace("{run_id}", &fixture.run_id)
+        .replace("{name}", "summary.csv")
+        + &if path.ends_with("/files/{name}") { signature(&path.replace("{org_id}", org_id).replace("{report_id}", &fixture.report_id).replace("{run_id}", &fixture.run_id).replace("{name}", "summary.csv"), chrono::Utc::now().timestamp() + 3600) } else { String::new() }
+}
+
+/// The query of a download link for `path` as the server signs them (key derived from the
+/// token secret), for any expiry.
+pub fn signature(path: &str, expires: i64) -> String {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut key = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    key.update(b"analisa report download links");
+    let key = key.finalize().into_bytes();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{path}\n{expires}").as_bytes());
+    format!("?expires={expires}&signature={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 /// Every operation of the OpenAPI document: (method, path template).
