@@ -42,7 +42,9 @@ pub async fn run(command: JobsCommand, config: &AppConfig) -> anyhow::Result<()>
     match command {
         JobsCommand::Schedule => {
             let schedules = config.pipeline.schedules.iter().map(Schedule::parse).collect::<Result<Vec<_>, _>>()?;
-            anyhow::ensure!(!schedules.is_empty(), "no schedule is configured: add [[pipeline.schedules]] entries (name, cron, timezone, step)");
+            if schedules.is_empty() {
+                eprintln!("no pipeline schedule is configured ([[pipeline.schedules]]): only scheduled report definitions will run");
+            }
             let scheduler = Scheduler::new(pipeline(config)?, ledger, schedules);
             eprintln!("scheduler {} running {} schedule(s); stop with Ctrl-C", scheduler.identity, config.pipeline.schedules.len());
             scheduler.run(crate::sim_cmd::shutdown_signal()).await?;

@@ -21,5 +21,5 @@ pub fn formulas_toml() -> &'static str {
 pub use ledger::{Ledger, LedgerEntry};
 pub use pipeline::{Pipeline, RunOptions, StepReport, StepStatus};
 pub use publish::CacheBus;
-pub use schedule::{Occurrence, Schedule, ScheduleConfig, Scheduler};
+pub use schedule::{Occurrence, ReportOccurrence, ReportOutcome, Schedule, ScheduleConfig, Scheduler};
 pub use steps::{STEPS, Selection, Step, Write, select};

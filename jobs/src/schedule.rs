@@ -8,7 +8,10 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use tracing::{info, warn};
 
+use uuid::Uuid;
+
 use crate::error::{JobsError, Result};
+use crate::reports::{self, Exporter, RunTrigger};
 use crate::ledger::Ledger;
 use crate::pipeline::{Pipeline, RunOptions, StepReport};
 use crate::steps::{Selection, select};
@@ -33,28 +36,25 @@ fn all() -> String {
     "all".into()
 }
 
-/// A parsed schedule.
+/// A cron expression read in a time zone (pipeline schedules and report definitions).
 #[derive(Debug, Clone)]
-pub struct Schedule {
-    pub name: String,
+struct When {
     cron: cron::Schedule,
     timezone: Tz,
-    selection: Selection,
 }
 
-impl Schedule {
-    pub fn parse(config: &ScheduleConfig) -> Result<Self> {
-        let bad = |what: String| JobsError::Config(format!("schedule {}: {what}", config.name));
-        let cron: cron::Schedule = config.cron.parse().map_err(|e| bad(format!("cron expression `{}`: {e}", config.cron)))?;
-        let timezone: Tz = match &config.timezone {
-            Some(name) => name.parse().map_err(|_| bad(format!("unknown time zone `{name}`")))?,
+impl When {
+    fn parse(cron: &str, timezone: Option<&str>) -> std::result::Result<Self, String> {
+        let cron: cron::Schedule = cron.parse().map_err(|e| format!("cron expression `{cron}`: {e}"))?;
+        let timezone: Tz = match timezone {
+            Some(name) => name.parse().map_err(|_| format!("unknown time zone `{name}`"))?,
             None => Tz::UTC,
         };
-        Ok(Self { name: config.name.clone(), cron, timezone, selection: select(&config.step)? })
+        Ok(Self { cron, timezone })
     }
 
     /// Occurrences in (after, until], in order.
-    pub fn due_between(&self, after: DateTime<Utc>, until: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    fn due_between(&self, after: DateTime<Utc>, until: DateTime<Utc>) -> Vec<DateTime<Utc>> {
         self.cron
             .after(&after.with_timezone(&self.timezone))
             .map(|t| t.with_timezone(&Utc))
@@ -67,6 +67,51 @@ impl Schedule {
     }
 }
 
+/// A parsed schedule.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub name: String,
+    when: When,
+    selection: Selection,
+}
+
+impl Schedule {
+    pub fn parse(config: &ScheduleConfig) -> Result<Self> {
+        let when = When::parse(&config.cron, config.timezone.as_deref()).map_err(|what| JobsError::Config(format!("schedule {}: {what}", config.name)))?;
+        Ok(Self { name: config.name.clone(), when, selection: select(&config.step)? })
+    }
+
+    /// Occurrences in (after, until], in order.
+    pub fn due_between(&self, after: DateTime<Utc>, until: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+        self.when.due_between(after, until)
+    }
+
+    fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.when.next_after(after)
+    }
+}
+
+/// What became of one scheduled occurrence of a report definition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReportOutcome {
+    /// This scheduler made the run.
+    Ran(Uuid),
+    /// The run failed (retried first); the reason is on the run.
+    Failed(String),
+    /// Another scheduler had started this occurrence.
+    TakenElsewhere,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReportOccurrence {
+    pub report_id: Uuid,
+    pub due_at: DateTime<Utc>,
+    pub outcome: ReportOutcome,
+}
+
+/// How long a scheduler sleeps at most: report definitions appear in PostgreSQL at any time.
+const REPORT_POLL: Duration = Duration::from_secs(60);
+
 /// What one occurrence did.
 #[derive(Debug, Clone)]
 pub struct Occurrence {
@@ -78,6 +123,7 @@ pub struct Occurrence {
 
 pub struct Scheduler {
     pipeline: Pipeline,
+    exporter: Exporter,
     ledger: Ledger,
     schedules: Vec<Schedule>,
     /// This scheduler's name in the claims (host and process by default).
@@ -88,7 +134,8 @@ pub struct Scheduler {
 impl Scheduler {
     pub fn new(pipeline: Pipeline, ledger: Ledger, schedules: Vec<Schedule>) -> Self {
         let identity = format!("{}-{}", std::env::var("HOSTNAME").unwrap_or_else(|_| "scheduler".into()), std::process::id());
-        Self { pipeline, ledger, schedules, identity, attempts: 3 }
+        let exporter = Exporter::new(pipeline.lake().clone());
+        Self { pipeline, exporter, ledger, schedules, identity, attempts: 3 }
     }
 
     /// Runs every occurrence due in (after, until] that no other scheduler has claimed. An
@@ -123,16 +170,47 @@ impl Scheduler {
         Ok(out)
     }
 
-    /// Sleeps until the next occurrence, runs what is due, and so on until `shutdown`
-    /// completes. Occurrences missed while no scheduler ran are not made up.
+    /// Runs every occurrence of a scheduled report definition due in (after, until]: each
+    /// once across schedulers (the run's row is unique per definition and occurrence), never
+    /// before its time, after the pipeline occurrences of the same tick.
+    pub async fn tick_reports(&self, after: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<ReportOccurrence>> {
+        let db = self.ledger.pool();
+        let scheduled: Vec<(Uuid, String, String)> =
+            sqlx::query_as("SELECT report_id, schedule, time_zone FROM report_definitions WHERE schedule IS NOT NULL ORDER BY report_id").fetch_all(db).await?;
+        let mut out = Vec::new();
+        for (report_id, cron, zone) in scheduled {
+            let when = match When::parse(&cron, Some(&zone)) {
+                Ok(when) => when,
+                Err(error) => {
+                    warn!(%report_id, %error, "a report's schedule cannot be read");
+                    continue;
+                }
+            };
+            for due_at in when.due_between(after, until) {
+                let outcome = match reports::definition(db, report_id).await {
+                    Err(error) => ReportOutcome::Failed(error.to_string()),
+                    Ok(definition) => match self.exporter.run_recorded(db, &definition, RunTrigger::Schedule, Some(due_at), None).await {
+                        Ok(Some(manifest)) => ReportOutcome::Ran(manifest.run.run_id),
+                        Ok(None) => ReportOutcome::TakenElsewhere,
+                        Err(error) => ReportOutcome::Failed(error.to_string()),
+                    },
+                };
+                info!(%report_id, %due_at, ?outcome, "scheduled report");
+                out.push(ReportOccurrence { report_id, due_at, outcome });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sleeps until the next occurrence (or a minute, to see new report definitions), runs
+    /// what is due, and so on until `shutdown` completes. Occurrences missed while no
+    /// scheduler ran are not made up.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
         tokio::pin!(shutdown);
         let mut checked = Utc::now();
         loop {
-            let next = self.schedules.iter().filter_map(|s| s.next_after(checked)).min();
-            let Some(next) = next else {
-                return Err(JobsError::Config("no schedule has a next occurrence".into()));
-            };
+            let poll = checked + chrono::Duration::from_std(REPORT_POLL).expect("a minute fits");
+            let next = self.schedules.iter().filter_map(|s| s.next_after(checked)).min().map_or(poll, |next| next.min(poll));
             let wait = (next - Utc::now()).to_std().unwrap_or(Duration::ZERO);
             tokio::select! {
                 _ = &mut shutdown => return Ok(()),
@@ -141,6 +219,9 @@ impl Scheduler {
             let now = Utc::now();
             if let Err(error) = self.tick(checked, now).await {
                 warn!(%error, "a scheduled run failed; the next occurrence will try again");
+            }
+            if let Err(error) = self.tick_reports(checked, now).await {
+                warn!(%error, "scheduled reports could not be read; the next tick will try again");
             }
             checked = now;
         }

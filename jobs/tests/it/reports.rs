@@ -4,6 +4,7 @@
 use std::process::Command;
 
 use analisa_jobs::reports::{Exporter, Manifest, Retry, RunTrigger, definition};
+use analisa_jobs::{Ledger, ReportOutcome, Scheduler};
 use analisa_lake::{Lake, TableId};
 use object_store::ObjectStoreExt;
 use serde_json::json;
@@ -173,9 +174,21 @@ print("ok", table.num_rows, history.max_row)
     let prefix = lake.object_path(&format!("exports/{other}"));
     assert!(futures::StreamExt::next(&mut lake.object_store().list(Some(&prefix))).await.is_none(), "a failed run leaves no files");
 
-    // A scheduled occurrence starts once.
-    let due = chrono::Utc::now();
-    assert!(exporter.run_recorded(&pool, &definition_csv, RunTrigger::Schedule, Some(due), None).await.unwrap().is_some());
-    assert!(exporter.run_recorded(&pool, &definition_csv, RunTrigger::Schedule, Some(due), None).await.unwrap().is_none());
+    // A definition scheduled for Mondays 08:00 in São Paulo, two schedulers ticking on a
+    // controlled clock: nothing before 11:00 UTC, then exactly one run of that occurrence.
+    let weekly = define(&pool, org, json!({"scope": {"list": list}, "sections": ["summary"], "period": {"last_days": 7}, "format": "csv"})).await;
+    sqlx::query("UPDATE report_definitions SET schedule = '0 0 8 * * Mon', time_zone = 'America/Sao_Paulo' WHERE report_id = $1").bind(weekly).execute(&pool).await.unwrap();
+    let scheduler = || Scheduler::new(pipeline_on(lake.clone()), Ledger::new(pool.clone()), Vec::new());
+    let (one, two) = (scheduler(), scheduler());
+    let at = |t: &str| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    let early = one.tick_reports(at("2026-11-29T00:00:00Z"), at("2026-11-30T10:59:59Z")).await.unwrap();
+    assert!(early.iter().all(|o| o.report_id != weekly), "not before its time: {early:?}");
+    let (a, b) = tokio::join!(one.tick_reports(at("2026-11-30T10:59:59Z"), at("2026-11-30T11:00:30Z")), two.tick_reports(at("2026-11-30T10:59:59Z"), at("2026-11-30T11:00:30Z")));
+    let outcomes: Vec<ReportOutcome> = a.unwrap().into_iter().chain(b.unwrap()).filter(|o| o.report_id == weekly).map(|o| o.outcome).collect();
+    assert_eq!(outcomes.len(), 2, "both schedulers saw the occurrence: {outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| matches!(o, ReportOutcome::Ran(_))).count(), 1, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == ReportOutcome::TakenElsewhere).count(), 1, "{outcomes:?}");
+    let runs: Vec<(String, Option<chrono::DateTime<chrono::Utc>>)> = sqlx::query_as("SELECT status, due_at FROM report_runs WHERE report_id = $1").bind(weekly).fetch_all(&pool).await.unwrap();
+    assert_eq!(runs, vec![("succeeded".to_owned(), Some(at("2026-11-30T11:00:00Z")))]);
     db.drop_now().await;
 }
