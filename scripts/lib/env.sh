@@ -111,3 +111,10 @@ ensure_chromium() {
   log "installing Chromium"
   apt_install chromium
 }
+
+# poppler-utils: the report tests read the PDFs back (pdftotext) and render pages (pdftoppm).
+ensure_poppler() {
+  command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null && return
+  log "installing poppler-utils"
+  apt_install poppler-utils
+}

@@ -78,7 +78,7 @@ pub fn parquet(table: &Table) -> Result<Vec<u8>> {
 }
 
 /// Columns holding fractions that read as percentages (metrics.md keeps rates as fractions).
-fn is_rate(column: &str) -> bool {
+pub(super) fn is_rate(column: &str) -> bool {
     column.starts_with("er_") || column.starts_with("growth_pct") || column.ends_with("_share") || matches!(column, "reach_rate" | "consistency_13w" | "engagement_growth_90d" | "weight")
 }
 

@@ -4,6 +4,7 @@
 
 mod formats;
 mod ledger;
+mod pdf;
 mod spec;
 
 use std::collections::BTreeMap;
@@ -208,8 +209,17 @@ impl Exporter {
             ("formula".to_owned(), format!("'{}'", spec.score_formula.replace('\'', "''"))),
             ("metrics".to_owned(), metrics),
         ]);
-        let mut tables = Vec::with_capacity(spec.sections.len());
-        for section in &spec.sections {
+        // A PDF draws every creator's history and score, whatever tables it shows.
+        let mut computed = spec.sections.clone();
+        if spec.format == Format::Pdf {
+            for needed in [Section::Summary, Section::History, Section::Score] {
+                if !computed.contains(&needed) {
+                    computed.push(needed);
+                }
+            }
+        }
+        let mut tables = Vec::with_capacity(computed.len());
+        for section in &computed {
             let sql = render("report", section.sql(), &parameters)?;
             let frame = ctx.sql(&sql).await.map_err(|source| JobsError::Query { step: "report", source })?;
             let schema = Arc::new(frame.schema().as_arrow().clone());
@@ -222,6 +232,18 @@ impl Exporter {
         let prefix = Self::run_prefix(&run);
         let files: Vec<(String, Vec<u8>, BTreeMap<String, usize>)> = match spec.format {
             Format::Xlsx => vec![(format!("{prefix}/report.xlsx"), formats::xlsx(&tables, spec.language)?, tables.iter().map(|t| (t.name.to_owned(), t.rows())).collect())],
+            Format::Pdf => {
+                let cover = pdf::Cover {
+                    name: &run.report_name,
+                    from,
+                    to,
+                    generated: Utc::now(),
+                    lake_versions: lake_versions.iter().map(|(t, v)| format!("{t}@v{v}")).collect::<Vec<_>>().join(", "),
+                    formulas: formula_versions.join(", "),
+                };
+                let shown: Vec<&str> = spec.sections.iter().map(|s| s.name()).collect();
+                vec![(format!("{prefix}/report.pdf"), pdf::render(&cover, &tables, &shown, spec.language), tables.iter().map(|t| (t.name.to_owned(), t.rows())).collect())]
+            }
             Format::Csv | Format::Parquet => tables
                 .iter()
                 .map(|t| {

@@ -76,6 +76,7 @@ pub enum Format {
     Csv,
     Xlsx,
     Parquet,
+    Pdf,
 }
 
 impl Format {
@@ -84,6 +85,7 @@ impl Format {
             Self::Csv => "csv",
             Self::Xlsx => "xlsx",
             Self::Parquet => "parquet",
+            Self::Pdf => "pdf",
         }
     }
 }

@@ -57,6 +57,9 @@ async fn reports_equal_gold_in_every_format_and_rerun_byte_identical() {
     lake.init().await.unwrap();
     let db = Database::create().await;
     let pool = db.ledger.pool().clone();
+    // Three weeks of daily snapshots (follower history), then everything on the last day.
+    let end = analisa_sim::WorldSpec::new(47, 16, 50).end_date;
+    track(&lake, &sim, &targets(&sim), end - chrono::Duration::days(20), end).await;
     collect(&lake, &sim, targets(&sim)).await;
     pipeline_on(lake.clone()).run(&db.ledger, &analisa_jobs::RunOptions::new(analisa_jobs::select("all").unwrap()), |_| {}).await.unwrap();
 
@@ -163,6 +166,38 @@ print("ok", table.num_rows, history.max_row)
     } else {
         panic!("ANALISA_PYTHON is not set: run the tests through scripts/test, which prepares pyarrow and openpyxl");
     }
+
+    // PDF: the creators' handles and scores in its text, its pages render.
+    let pdf_report = define(&pool, org, json!({"scope": {"list": list}, "sections": ["summary", "flags"], "period": {"last_days": 30}, "format": "pdf", "language": "en"})).await;
+    let pdf = exporter.run_recorded(&pool, &definition(&pool, pdf_report).await.unwrap(), RunTrigger::Manual, None, None).await.unwrap().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let pdf_path = out.path().join("report.pdf");
+    std::fs::write(&pdf_path, file(&lake, &pdf, "report.pdf").await).unwrap();
+    let text = Command::new("pdftotext").args(["-layout", pdf_path.to_str().unwrap(), "-"]).output().expect("pdftotext (poppler-utils; scripts/test installs it)");
+    assert!(text.status.success());
+    let text = String::from_utf8_lossy(&text.stdout);
+    let scores = query_lines(&lake, &format!(
+        "SELECT a.handle, s.score FROM gold.social_score s JOIN silver.accounts a USING (platform, account_id)
+         WHERE s.platform || ':' || s.account_id IN ({ids}) AND s.as_of_date = (SELECT max(as_of_date) FROM gold.social_score) ORDER BY 1"
+    )).await;
+    assert!(!scores.is_empty());
+    for line in &scores {
+        let (handle, score) = line.split_once(',').unwrap();
+        assert!(text.contains(&format!("@{handle}")), "the PDF names @{handle}");
+        let shown = format!("{:.1}", score.parse::<f64>().unwrap());
+        assert!(text.contains(&shown), "the PDF shows {handle}'s score {shown}");
+    }
+    assert!(text.contains("Social Score breakdown") && text.contains("Followers over the period") && text.contains(&format!("page 1 of {}", picked.len() + 3)), "{text}");
+    let screenshots = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/screenshots");
+    for page in ["1", "2"] {
+        let rendered = Command::new("pdftoppm").args(["-png", "-r", "70", "-f", page, "-l", page, "-singlefile", pdf_path.to_str().unwrap(), &format!("{screenshots}/report-page-{page}")]).status().unwrap();
+        assert!(rendered.success(), "page {page} renders");
+    }
+    let pt = define(&pool, org, json!({"scope": {"list": list}, "sections": ["summary"], "period": {"last_days": 30}, "format": "pdf"})).await;
+    let pt = exporter.run_recorded(&pool, &definition(&pool, pt).await.unwrap(), RunTrigger::Manual, None, None).await.unwrap().unwrap();
+    std::fs::write(&pdf_path, file(&lake, &pt, "report.pdf").await).unwrap();
+    let text = String::from_utf8_lossy(&Command::new("pdftotext").args([pdf_path.to_str().unwrap(), "-"]).output().unwrap().stdout).into_owned();
+    assert!(text.contains("Relatório de influenciadores") && text.contains("Composição do Social Score") && text.contains("página 1 de"), "{text}");
 
     // Another organisation's list is refused, and the failure is recorded with its reason.
     let foreign = define(&pool, other, json!({"scope": {"list": list}, "sections": ["summary"], "period": {"last_days": 7}, "format": "csv"})).await;

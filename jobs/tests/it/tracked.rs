@@ -5,12 +5,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use analisa_ingest::{Clock, RetryPolicy, RunOptions, Scope, run};
+use analisa_ingest::{RunOptions, Scope, run};
 use analisa_jobs::select;
 use analisa_sim::WorldSpec;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{Date32Type, Int64Type};
-use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{Duration, NaiveDate};
 use datafusion::prelude::{ParquetReadOptions, SessionContext};
 
 use crate::support::rows;
@@ -44,20 +44,10 @@ async fn a_tracked_world_gives_the_growth_of_its_export_and_finds_its_fraud() {
     let lake = file_lake(&dir.path().join("lake"));
     lake.init().await.unwrap();
     let targets = targets(&sim);
-    let at_end_of = |day: NaiveDate| Clock::At(Utc.from_utc_datetime(&day.and_time(NaiveTime::from_hms_opt(23, 59, 0).unwrap())));
-    let retry = RetryPolicy { max_attempts: 4, base_delay: std::time::Duration::from_millis(5), max_delay: std::time::Duration::from_millis(50), ..RetryPolicy::default() };
-
     // Every day of the last 105: the profile counters, as a tracking schedule takes them (90
     // days of growth plus the two weeks a spike is judged against; tracking began then).
     let tracked_from = end - Duration::days(104);
-    let mut day = tracked_from;
-    while day <= end {
-        sim.state.set_day(day).unwrap();
-        let options = RunOptions { scope: Scope::Profile, clock: at_end_of(day), retry: retry.clone(), concurrency: 16, ..RunOptions::default() };
-        let summary = run(&lake, &platforms(&sim), targets.clone(), options, |_| {}).await.unwrap();
-        assert!(summary.failures.is_empty(), "{day}: {:?}", summary.failures);
-        day += Duration::days(1);
-    }
+    track(&lake, &sim, &targets, tracked_from, end).await;
     // The last day: everything (posts, counters, comments, insights). Its many pages would
     // exceed the simulator's 200 TikTok calls a second, so the shared governor paces them below
     // it, as in production; and nothing may be missing: a lost page would change the flags.

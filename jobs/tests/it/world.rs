@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use analisa_ingest::{PlatformsConfig, RetryPolicy, RunOptions, Target, run};
+use analisa_ingest::{Clock, PlatformsConfig, RetryPolicy, RunOptions, Scope, Target, run};
+use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use analisa_jobs::{Ledger, Pipeline};
 use analisa_lake::{Lake, LakeConfig, TableId};
 use analisa_sim::WorldSpec;
@@ -40,6 +41,25 @@ pub async fn collect(lake: &Lake, sim: &RunningSim, targets: Vec<Target>) -> u64
     let summary = run(lake, &platforms(sim), targets, RunOptions { retry, ..RunOptions::default() }, |_| {}).await.unwrap();
     assert!(summary.failures.is_empty(), "{:?}", summary.failures);
     summary.landed
+}
+
+/// The end of a day as the clock the connectors stamp snapshots with.
+pub fn at_end_of(day: NaiveDate) -> Clock {
+    Clock::At(Utc.from_utc_datetime(&day.and_time(NaiveTime::from_hms_opt(23, 59, 0).unwrap())))
+}
+
+/// Every day in [from, to]: the profile counters, as a tracking schedule takes them (what
+/// follower history is made of). Leaves the simulator on `to`.
+pub async fn track(lake: &Lake, sim: &RunningSim, targets: &[Target], from: NaiveDate, to: NaiveDate) {
+    let retry = RetryPolicy { max_attempts: 4, base_delay: Duration::from_millis(5), max_delay: Duration::from_millis(50), ..RetryPolicy::default() };
+    let mut day = from;
+    while day <= to {
+        sim.state.set_day(day).unwrap();
+        let options = RunOptions { scope: Scope::Profile, clock: at_end_of(day), retry: retry.clone(), concurrency: 16, ..RunOptions::default() };
+        let summary = run(lake, &platforms(sim), targets.to_vec(), options, |_| {}).await.unwrap();
+        assert!(summary.failures.is_empty(), "{day}: {:?}", summary.failures);
+        day += chrono::Duration::days(1);
+    }
 }
 
 pub fn file_lake(dir: &Path) -> Lake {

@@ -19,7 +19,7 @@ async fn reports_run_and_download_only_inside_their_organisation() {
 
     let (status, _) = api.post(&base, Some(&viewer.access), json!({"name": "Semanal", "spec": spec})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a viewer does not define reports");
-    let (status, body) = api.post(&base, Some(&owner.access), json!({"name": "Semanal", "spec": {"scope": {"influencers": ["instagram:1001"]}, "sections": ["summary"], "period": {"last_days": 7}, "format": "pdf"}})).await;
+    let (status, body) = api.post(&base, Some(&owner.access), json!({"name": "Semanal", "spec": {"scope": {"influencers": ["instagram:1001"]}, "sections": ["summary"], "period": {"last_days": 7}, "format": "docx"}})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, body) = api.post(&base, Some(&owner.access), json!({"name": "Semanal", "spec": spec, "schedule": "every monday"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
