@@ -43,6 +43,8 @@ CREATE TABLE report_runs (
     attempts            integer     NOT NULL DEFAULT 0,
     error               text,
     manifest            jsonb,
+    -- What became of the deliveries (webhook) of a succeeded run.
+    delivery            jsonb,
     started_at          timestamptz NOT NULL DEFAULT now(),
     finished_at         timestamptz,
     UNIQUE (report_id, due_at)

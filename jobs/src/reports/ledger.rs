@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::deliver::Delivery;
 use super::spec::ReportSpec;
 use super::{Manifest, RunIdentity};
 use crate::error::{JobsError, Result};
@@ -19,6 +20,7 @@ pub struct ReportDefinition {
     pub spec: ReportSpec,
     pub schedule: Option<String>,
     pub time_zone: String,
+    pub delivery: Delivery,
 }
 
 impl ReportDefinition {
@@ -28,14 +30,14 @@ impl ReportDefinition {
 }
 
 pub async fn definition(db: &PgPool, report_id: Uuid) -> Result<ReportDefinition> {
-    type Row = (Uuid, Option<Uuid>, String, i32, serde_json::Value, Option<String>, String);
-    let (org_id, owner_id, name, version, spec, schedule, time_zone): Row =
-        sqlx::query_as("SELECT org_id, owner_id, name, version, spec, schedule, time_zone FROM report_definitions WHERE report_id = $1")
+    type Row = (Uuid, Option<Uuid>, String, i32, serde_json::Value, Option<String>, String, serde_json::Value);
+    let (org_id, owner_id, name, version, spec, schedule, time_zone, delivery): Row =
+        sqlx::query_as("SELECT org_id, owner_id, name, version, spec, schedule, time_zone, delivery FROM report_definitions WHERE report_id = $1")
             .bind(report_id)
             .fetch_optional(db)
             .await?
             .ok_or_else(|| JobsError::InvalidReport(format!("no report {report_id}")))?;
-    Ok(ReportDefinition { report_id, org_id, owner_id, name, version, spec: ReportSpec::parse(&spec)?, schedule, time_zone })
+    Ok(ReportDefinition { report_id, org_id, owner_id, name, version, spec: ReportSpec::parse(&spec)?, schedule, time_zone, delivery: Delivery::parse(&delivery)? })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

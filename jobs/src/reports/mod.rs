@@ -2,6 +2,7 @@
 //! CSV, Parquet or XLSX under `exports/<org>/<report>/<run>/` on the lake's object store with
 //! a manifest that makes the run reproducible, and the runs kept in PostgreSQL.
 
+mod deliver;
 mod formats;
 mod ledger;
 mod pdf;
@@ -22,6 +23,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+pub use deliver::{Delivered, Delivery, Webhook, signature as webhook_signature};
 pub use ledger::{ReportDefinition, RunTrigger, definition};
 use ledger::{record_failure, record_start, record_success};
 pub use spec::{CohortFilter, Format, Language, Period, ReportSpec, SUMMARY_METRICS, Scope, Section, split_id};
@@ -100,11 +102,12 @@ impl Default for Retry {
 pub struct Exporter {
     lake: Lake,
     retry: Retry,
+    http: reqwest::Client,
 }
 
 impl Exporter {
     pub fn new(lake: Lake) -> Self {
-        Self { lake, retry: Retry::default() }
+        Self { lake, retry: Retry::default(), http: deliver::client() }
     }
 
     pub fn with_retry(mut self, retry: Retry) -> Self {
@@ -154,7 +157,16 @@ impl Exporter {
             return Ok(None);
         }
         let outcome = retrying(&self.retry, || self.run(db, run.clone(), &definition.spec)).await;
-        finish(db, run.run_id, outcome).await.map(Some)
+        let manifest = finish(db, run.run_id, outcome).await?;
+        if let Some(hook) = &definition.delivery.webhook {
+            let delivered = deliver::webhook(&self.http, hook, &manifest, &self.retry).await;
+            if !delivered.delivered {
+                tracing::warn!(report = %definition.report_id, run = %run.run_id, error = ?delivered.error, "webhook delivery failed");
+            }
+            let json = serde_json::to_value(&delivered).map_err(|e| JobsError::Export(e.to_string()))?;
+            sqlx::query("UPDATE report_runs SET delivery = jsonb_build_object('webhook', $2::jsonb) WHERE run_id = $1").bind(run.run_id).bind(json).execute(db).await?;
+        }
+        Ok(Some(manifest))
     }
 
     /// Makes a recorded, succeeded run again from its manifest and records the new run.

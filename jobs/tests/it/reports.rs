@@ -45,6 +45,46 @@ async fn query_lines(lake: &Lake, sql: &str) -> Vec<String> {
     lines
 }
 
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(std::collections::HashMap<String, String>, String)>>>;
+
+/// A webhook receiver on loopback answering the given statuses in turn (then 200), keeping
+/// each request's headers and body.
+async fn webhook_receiver(statuses: Vec<u16>) -> (String, Received) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks/analisa", listener.local_addr().unwrap());
+    let received: Received = Default::default();
+    let keep = received.clone();
+    tokio::spawn(async move {
+        let mut statuses = statuses.into_iter();
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut raw = Vec::new();
+            let mut buffer = [0u8; 8192];
+            let (headers, body) = loop {
+                let n = socket.read(&mut buffer).await.unwrap();
+                raw.extend_from_slice(&buffer[..n]);
+                let text = String::from_utf8_lossy(&raw).into_owned();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let headers: std::collections::HashMap<String, String> =
+                        head.lines().skip(1).filter_map(|l| l.split_once(": ")).map(|(k, v)| (k.to_lowercase(), v.to_owned())).collect();
+                    let length: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+                    if body.len() >= length {
+                        break (headers, body.to_owned());
+                    }
+                }
+                if n == 0 {
+                    panic!("the connection closed mid-request");
+                }
+            };
+            keep.lock().unwrap().push((headers, body));
+            let status = statuses.next().unwrap_or(200);
+            socket.write_all(format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes()).await.unwrap();
+        }
+    });
+    (url, received)
+}
+
 fn python() -> Option<String> {
     std::env::var("ANALISA_PYTHON").ok()
 }
@@ -198,6 +238,37 @@ print("ok", table.num_rows, history.max_row)
     std::fs::write(&pdf_path, file(&lake, &pt, "report.pdf").await).unwrap();
     let text = String::from_utf8_lossy(&Command::new("pdftotext").args([pdf_path.to_str().unwrap(), "-"]).output().unwrap().stdout).into_owned();
     assert!(text.contains("Relatório de influenciadores") && text.contains("Composição do Social Score") && text.contains("página 1 de"), "{text}");
+
+    // Webhook delivery: signed with the definition's secret, retried after a 503, recorded.
+    let (hook_url, received) = webhook_receiver(vec![503, 200]).await;
+    let hooked = define(&pool, org, json!({"scope": {"list": list}, "sections": ["summary"], "period": {"last_days": 7}, "format": "csv"})).await;
+    sqlx::query("UPDATE report_definitions SET delivery = $2 WHERE report_id = $1")
+        .bind(hooked)
+        .bind(json!({"webhook": {"url": hook_url, "secret": "a-webhook-secret-of-ours"}}))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let delivered = exporter.run_recorded(&pool, &definition(&pool, hooked).await.unwrap(), RunTrigger::Manual, None, None).await.unwrap().unwrap();
+    let requests = received.lock().unwrap().clone();
+    assert_eq!(requests.len(), 2, "a 503 is tried again");
+    for (headers, body) in &requests {
+        let timestamp: i64 = headers["x-analisa-timestamp"].parse().unwrap();
+        assert_eq!(headers["x-analisa-signature"], analisa_jobs::reports::webhook_signature("a-webhook-secret-of-ours", timestamp, body.as_bytes()), "signed over the raw body");
+        let payload: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(payload["manifest"]["run_id"], json!(delivered.run.run_id));
+    }
+    let record: serde_json::Value = sqlx::query_scalar("SELECT delivery FROM report_runs WHERE run_id = $1").bind(delivered.run.run_id).fetch_one(&pool).await.unwrap();
+    assert_eq!(record["webhook"], json!({"delivered": true, "attempts": 2, "http_status": 200, "error": null}));
+    // A receiver that refuses (4xx) is not asked again; the run stays succeeded, the refusal noted.
+    let (refusing, received) = webhook_receiver(vec![410]).await;
+    sqlx::query("UPDATE report_definitions SET delivery = $2 WHERE report_id = $1").bind(hooked).bind(json!({"webhook": {"url": refusing, "secret": "a-webhook-secret-of-ours"}})).execute(&pool).await.unwrap();
+    let refused = exporter.run_recorded(&pool, &definition(&pool, hooked).await.unwrap(), RunTrigger::Manual, None, None).await.unwrap().unwrap();
+    assert_eq!(received.lock().unwrap().len(), 1);
+    let record: (String, serde_json::Value) = sqlx::query_as("SELECT status, delivery FROM report_runs WHERE run_id = $1").bind(refused.run.run_id).fetch_one(&pool).await.unwrap();
+    assert_eq!((record.0.as_str(), record.1["webhook"]["delivered"].clone(), record.1["webhook"]["http_status"].clone()), ("succeeded", json!(false), json!(410)));
+    let bad = define(&pool, org, json!({"scope": {"list": list}, "sections": ["summary"], "period": {"last_days": 7}, "format": "csv"})).await;
+    sqlx::query("UPDATE report_definitions SET delivery = $2 WHERE report_id = $1").bind(bad).bind(json!({"webhook": {"url": "ftp://example.com", "secret": "a-webhook-secret-of-ours"}})).execute(&pool).await.unwrap();
+    assert!(definition(&pool, bad).await.unwrap_err().to_string().contains("http or https"));
 
     // Another organisation's list is refused, and the failure is recorded with its reason.
     let foreign = define(&pool, other, json!({"scope": {"list": list}, "sections": ["summary"], "period": {"last_days": 7}, "format": "csv"})).await;

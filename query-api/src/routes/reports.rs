@@ -1,7 +1,7 @@
 //! Report definitions and their runs, per organisation: analysts define and run them, viewers
 //! list runs and download files through signed, expiring links (every download audited).
 
-use analisa_jobs::reports::{Exporter, ReportSpec, RunTrigger, definition};
+use analisa_jobs::reports::{Delivery, Exporter, ReportSpec, RunTrigger, definition};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -33,6 +33,10 @@ pub struct ReportInput {
     pub schedule: Option<String>,
     /// An IANA time zone (default America/Sao_Paulo).
     pub time_zone: Option<String>,
+    /// `{"webhook": {"url": "https://…", "secret": "…"}}`: each succeeded run's manifest is
+    /// POSTed there, signed (`X-Analisa-Signature`); the secret is never shown again.
+    #[schema(value_type = Option<Object>)]
+    pub delivery: Option<Value>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -44,6 +48,9 @@ pub struct Report {
     pub spec: Value,
     pub schedule: Option<String>,
     pub time_zone: String,
+    /// The delivery, its secrets left out.
+    #[schema(value_type = Object)]
+    pub delivery: Value,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -59,6 +66,9 @@ pub struct ReportRun {
     pub error: Option<String>,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// What the webhook delivery did (attempts, HTTP status, error), when there is one.
+    #[schema(value_type = Option<Object>)]
+    pub delivery: Option<Value>,
     /// Signed download links of the run's files (and manifest), valid for an hour.
     pub files: Vec<DownloadLink>,
 }
@@ -70,7 +80,7 @@ pub struct DownloadLink {
     pub expires_at: DateTime<Utc>,
 }
 
-fn check_input(input: &ReportInput) -> ApiResult<(String, ReportSpec, String)> {
+fn check_input(input: &ReportInput) -> ApiResult<(String, ReportSpec, String, Value)> {
     let name = non_empty("name", &input.name, 120)?;
     let spec = ReportSpec::parse(&input.spec).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let zone = input.time_zone.clone().unwrap_or_else(|| "America/Sao_Paulo".into());
@@ -78,14 +88,16 @@ fn check_input(input: &ReportInput) -> ApiResult<(String, ReportSpec, String)> {
     if let Some(schedule) = &input.schedule {
         schedule.parse::<cron::Schedule>().map_err(|e| ApiError::BadRequest(format!("schedule: {e}")))?;
     }
-    Ok((name, spec, zone))
+    let delivery = input.delivery.clone().unwrap_or_else(|| json!({}));
+    Delivery::parse(&delivery).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok((name, spec, zone, delivery))
 }
 
-const REPORT_COLUMNS: &str = "report_id, name, version, spec, schedule, time_zone, updated_at";
-type ReportRow = (Uuid, String, i32, Value, Option<String>, String, DateTime<Utc>);
+const REPORT_COLUMNS: &str = "report_id, name, version, spec, schedule, time_zone, delivery, updated_at";
+type ReportRow = (Uuid, String, i32, Value, Option<String>, String, Value, DateTime<Utc>);
 
-fn report((report_id, name, version, spec, schedule, time_zone, updated_at): ReportRow) -> Report {
-    Report { report_id, name, version, spec, schedule, time_zone, updated_at }
+fn report((report_id, name, version, spec, schedule, time_zone, delivery, updated_at): ReportRow) -> Report {
+    Report { report_id, name, version, spec, schedule, time_zone, delivery: Delivery::redacted(&delivery), updated_at }
 }
 
 /// The organisation's report definitions.
@@ -103,12 +115,12 @@ pub async fn list(State(state): State<AppState>, access: OrgAccess<Viewer>) -> A
 #[utoipa::path(post, path = "/v1/orgs/{org_id}/reports", tag = "reports", operation_id = "create_report", security(("bearer" = []), ("api_key" = [])), params(("org_id" = Uuid, Path)), request_body = ReportInput,
     responses((status = 201, body = Report), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn create(State(state): State<AppState>, access: OrgAccess<Analyst>, Json(input): Json<ReportInput>) -> ApiResult<(StatusCode, Json<Report>)> {
-    let (name, spec, zone) = check_input(&input)?;
+    let (name, spec, zone, delivery) = check_input(&input)?;
     let spec = serde_json::to_value(&spec).map_err(|e| ApiError::Internal(e.to_string()))?;
     let report_id = Uuid::now_v7();
     let mut tx = state.db.begin().await?;
     let row: ReportRow = sqlx::query_as(&format!(
-        "INSERT INTO report_definitions (report_id, org_id, owner_id, name, spec, schedule, time_zone) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {REPORT_COLUMNS}"
+        "INSERT INTO report_definitions (report_id, org_id, owner_id, name, spec, schedule, time_zone, delivery) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {REPORT_COLUMNS}"
     ))
     .bind(report_id)
     .bind(access.org_id)
@@ -117,6 +129,7 @@ pub async fn create(State(state): State<AppState>, access: OrgAccess<Analyst>, J
     .bind(&spec)
     .bind(&input.schedule)
     .bind(&zone)
+    .bind(&delivery)
     .fetch_one(&mut *tx)
     .await?;
     sqlx::query("INSERT INTO report_definition_versions (report_id, version, name, spec) VALUES ($1, 1, $2, $3)").bind(report_id).bind(&name).bind(&spec).execute(&mut *tx).await?;
@@ -131,11 +144,11 @@ pub async fn create(State(state): State<AppState>, access: OrgAccess<Analyst>, J
     responses((status = 200, body = Report), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn update(State(state): State<AppState>, access: OrgAccess<Analyst>, Path(path): Path<(Uuid, Uuid)>, Json(input): Json<ReportInput>) -> ApiResult<Json<Report>> {
     let report_id = path.1;
-    let (name, spec, zone) = check_input(&input)?;
+    let (name, spec, zone, delivery) = check_input(&input)?;
     let spec = serde_json::to_value(&spec).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut tx = state.db.begin().await?;
     let row: ReportRow = sqlx::query_as(&format!(
-        "UPDATE report_definitions SET name = $3, spec = $4, schedule = $5, time_zone = $6, version = version + 1, updated_at = now()
+        "UPDATE report_definitions SET name = $3, spec = $4, schedule = $5, time_zone = $6, delivery = $7, version = version + 1, updated_at = now()
          WHERE org_id = $1 AND report_id = $2 RETURNING {REPORT_COLUMNS}"
     ))
     .bind(access.org_id)
@@ -144,6 +157,7 @@ pub async fn update(State(state): State<AppState>, access: OrgAccess<Analyst>, P
     .bind(&spec)
     .bind(&input.schedule)
     .bind(&zone)
+    .bind(&delivery)
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| ApiError::not_found(format!("report {report_id}")))?;
@@ -195,9 +209,9 @@ pub async fn run_now(State(state): State<AppState>, access: OrgAccess<Analyst>, 
     responses((status = 200, body = [ReportRun]), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn runs(State(state): State<AppState>, access: OrgAccess<Viewer>, Path(path): Path<(Uuid, Uuid)>) -> ApiResult<Json<Vec<ReportRun>>> {
     let report_id = path.1;
-    type Row = (Uuid, i32, String, String, i32, Option<String>, DateTime<Utc>, Option<DateTime<Utc>>, Option<Value>);
+    type Row = (Uuid, i32, String, String, i32, Option<String>, DateTime<Utc>, Option<DateTime<Utc>>, Option<Value>, Option<Value>);
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT run_id, definition_version, trigger, status, attempts, error, started_at, finished_at, manifest FROM report_runs
+        "SELECT run_id, definition_version, trigger, status, attempts, error, started_at, finished_at, manifest, delivery FROM report_runs
          WHERE org_id = $1 AND report_id = $2 ORDER BY started_at DESC, run_id DESC LIMIT 100",
     )
     .bind(access.org_id)
@@ -208,7 +222,7 @@ pub async fn runs(State(state): State<AppState>, access: OrgAccess<Viewer>, Path
     let key = link_key(&state)?;
     let runs = rows
         .into_iter()
-        .map(|(run_id, definition_version, trigger, status, attempts, error, started_at, finished_at, manifest)| {
+        .map(|(run_id, definition_version, trigger, status, attempts, error, started_at, finished_at, manifest, delivery)| {
             let mut names: Vec<String> = manifest
                 .as_ref()
                 .and_then(|m| m.get("files"))
@@ -226,7 +240,7 @@ pub async fn runs(State(state): State<AppState>, access: OrgAccess<Viewer>, Path
                     DownloadLink { name, url, expires_at: expires }
                 })
                 .collect();
-            ReportRun { run_id, definition_version, trigger, status, attempts, error, started_at, finished_at, files }
+            ReportRun { run_id, definition_version, trigger, status, attempts, error, started_at, finished_at, delivery, files }
         })
         .collect();
     Ok(Json(runs))

@@ -23,8 +23,12 @@ async fn reports_run_and_download_only_inside_their_organisation() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, body) = api.post(&base, Some(&owner.access), json!({"name": "Semanal", "spec": spec, "schedule": "every monday"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let (status, report) = api.post(&base, Some(&owner.access), json!({"name": "Semanal", "spec": spec, "schedule": "0 0 8 * * Mon", "time_zone": "America/Sao_Paulo"})).await;
+    let (status, body) = api.post(&base, Some(&owner.access), json!({"name": "Semanal", "spec": spec, "delivery": {"webhook": {"url": "file:///etc/passwd", "secret": "0123456789abcdef"}}})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let delivery = json!({"webhook": {"url": "http://127.0.0.1:9/nowhere", "secret": "0123456789abcdef"}});
+    let (status, report) = api.post(&base, Some(&owner.access), json!({"name": "Semanal", "spec": spec, "schedule": "0 0 8 * * Mon", "time_zone": "America/Sao_Paulo", "delivery": delivery})).await;
     assert_eq!(status, StatusCode::CREATED, "{report}");
+    assert_eq!(report["delivery"], json!({"webhook": {"url": "http://127.0.0.1:9/nowhere"}}), "the secret is never shown");
     let report_id = report["report_id"].as_str().unwrap().to_owned();
     let (status, list) = api.get(&base, &viewer.access).await;
     assert_eq!((status, list.as_array().unwrap().len()), (StatusCode::OK, 1));
@@ -40,12 +44,14 @@ async fn reports_run_and_download_only_inside_their_organisation() {
     for _ in 0..100 {
         let (_, listed) = api.get(&runs, &viewer.access).await;
         run = listed[0].clone();
-        if run["status"] != "running" {
+        // The webhook is tried (three times, the receiver being unreachable) after the files.
+        if run["status"] != "running" && !run["delivery"].is_null() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["delivery"]["webhook"]["delivered"], json!(false), "an unreachable receiver is noted on the run: {run}");
     let names: Vec<&str> = run["files"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["summary.csv", "history.csv", "manifest.json"]);
     let summary_url = run["files"][0]["url"].as_str().unwrap().to_owned();
