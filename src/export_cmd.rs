@@ -29,11 +29,35 @@ pub enum ExportCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// One read-only SQL query over the lake written to a file, with the checks, limits and
+    /// audit of `/v1/sql` (as an admin: every layer; private rows of --org only).
+    Adhoc {
+        #[arg(long)]
+        sql: String,
+        /// json, ndjson, csv, arrow or parquet.
+        #[arg(long)]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// The organisation whose private rows the query may read (none without it).
+        #[arg(long)]
+        org: Option<Uuid>,
+    },
 }
 
 pub async fn run(command: ExportCommand, config: &AppConfig) -> anyhow::Result<()> {
     let pool = crate::database::connect(config).await?;
     let lake = Lake::open(&config.lake)?;
+    if let ExportCommand::Adhoc { sql, format, out, org } = command {
+        let actor = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+        let result = analisa_query_api::export_query(lake, pool, &config.api, org, &actor, &sql, &format).await?;
+        // Written beside the target and renamed: a reader never sees half a file.
+        let partial = out.with_extension("partial");
+        std::fs::write(&partial, &result.bytes)?;
+        std::fs::rename(&partial, &out)?;
+        eprintln!("{} rows{} to {} (lake versions: {})", result.rows, if result.truncated { " (truncated at the row limit)" } else { "" }, out.display(), result.versions);
+        return Ok(());
+    }
     let exporter = Exporter::new(lake.clone());
     let (manifest, out) = match command {
         ExportCommand::Run { report, out } => {
@@ -42,6 +66,7 @@ pub async fn run(command: ExportCommand, config: &AppConfig) -> anyhow::Result<(
             (manifest, out)
         }
         ExportCommand::Rerun { run, out } => (exporter.rerun_recorded(&pool, run, None).await?, out),
+        ExportCommand::Adhoc { .. } => unreachable!("answered above"),
     };
     print(&manifest);
     if let Some(dir) = out {

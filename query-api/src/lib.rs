@@ -2,6 +2,7 @@
 //! serving tables, each organisation's private lists and campaigns, the audit log, and the
 //! dashboard's files.
 
+mod adhoc;
 mod audit;
 mod auth;
 mod cache;
@@ -37,6 +38,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+pub use crate::adhoc::{AdhocError, AdhocResult, export_query};
 pub use crate::audit::{Entry as AuditEntry, Verdict, record as audit_record, verify as verify_audit_log};
 pub use crate::auth::{WeakSecret, random_token};
 pub use crate::error::ApiError;

@@ -331,5 +331,28 @@ fn export_names_what_it_cannot_run() {
     assert!(text(&output).1.contains(&format!("no succeeded run {missing}")), "{}", text(&output).1);
     let output = export(&["run", "--report", "not-a-uuid"]);
     assert!(!output.status.success() && text(&output).1.contains("invalid value 'not-a-uuid'"), "{}", text(&output).1);
+
+    // Ad-hoc: a read-only query to a file; anything else refused and no file left behind.
+    let init = Command::new(env!("CARGO_BIN_EXE_analisa")).args(["lake", "init"]).current_dir(dir.path()).env("ANALISA__LAKE__ROOT", &lake).output().unwrap();
+    assert!(init.status.success(), "{}", text(&init).1);
+    let out = dir.path().join("scores.csv");
+    let output = export(&["adhoc", "--sql", "SELECT count(*) AS creators FROM gold.social_score", "--format", "csv", "--out", out.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", text(&output).1);
+    assert_eq!(std::fs::read_to_string(&out).unwrap().split_whitespace().collect::<Vec<_>>(), ["creators", "0"]);
+    assert!(text(&output).1.contains("1 rows") && text(&output).1.contains("gold.social_score="), "{}", text(&output).1);
+    for (sql, why) in [("DROP TABLE gold.social_score", "DROP"), ("SELECT * FROM read_csv('/etc/passwd')", "read_csv"), ("COPY gold.social_score TO '/tmp/x.csv'", "COPY")] {
+        let refused = dir.path().join("refused.csv");
+        let output = export(&["adhoc", "--sql", sql, "--format", "csv", "--out", refused.to_str().unwrap()]);
+        assert!(!output.status.success(), "{sql} ran");
+        assert!(text(&output).1.contains(why), "{sql}: {}", text(&output).1);
+        assert!(!refused.exists() && !refused.with_extension("partial").exists(), "{sql} left a file");
+    }
+    let output = export(&["adhoc", "--sql", "SELECT 1", "--format", "xls", "--out", out.to_str().unwrap()]);
+    assert!(!output.status.success() && text(&output).1.contains("unknown format `xls`"), "{}", text(&output).1);
+    let audited = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_log WHERE action = 'sql.query' AND details::jsonb->>'channel' = 'console' AND actor LIKE 'console:%'").fetch_one(&pool).await.unwrap()
+    });
+    assert_eq!(audited, 4, "every console query is audited, refused or run");
     drop_database(&name);
 }

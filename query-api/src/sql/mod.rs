@@ -157,12 +157,15 @@ pub fn least_role(layer: Layer) -> Role {
 pub enum Channel {
     Http,
     FlightSql,
+    /// `analisa export adhoc`.
+    Console,
 }
 
 impl Channel {
     fn as_str(self) -> &'static str {
         match self {
             Self::Http => "http",
+            Self::Console => "console",
             Self::FlightSql => "flight_sql",
         }
     }
