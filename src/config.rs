@@ -26,7 +26,17 @@ pub struct AppConfig {
     pub ingest: IngestConfig,
     pub pipeline: PipelineConfig,
     pub api: analisa_query_api::ApiConfig,
+    pub reports: ReportsConfig,
     pub log: LogConfig,
+}
+
+/// The `[reports]` section.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// The server report e-mails go through (`[reports.smtp]`: host, port, security, username,
+    /// password, from); without it, definitions that deliver by e-mail say so on each run.
+    pub smtp: Option<analisa_jobs::reports::SmtpConfig>,
 }
 
 /// The `[pipeline]` section.

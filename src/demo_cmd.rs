@@ -142,7 +142,7 @@ pub async fn run(args: DemoArgs, config: &AppConfig) -> anyhow::Result<()> {
         .execute(&db)
         .await?;
 
-    let mut api_config = config.api.clone();
+    let mut api_config = analisa_query_api::ApiConfig { report_smtp: config.reports.smtp.clone(), ..config.api.clone() };
     if api_config.jwt_secret.is_none() {
         api_config.jwt_secret = Some(SecretString::from(random_token()));
     }

@@ -58,7 +58,7 @@ pub async fn run(command: ExportCommand, config: &AppConfig) -> anyhow::Result<(
         eprintln!("{} rows{} to {} (lake versions: {})", result.rows, if result.truncated { " (truncated at the row limit)" } else { "" }, out.display(), result.versions);
         return Ok(());
     }
-    let exporter = Exporter::new(lake.clone());
+    let exporter = Exporter::new(lake.clone()).with_smtp(config.reports.smtp.clone());
     let (manifest, out) = match command {
         ExportCommand::Run { report, out } => {
             let definition = definition(&pool, report).await?;

@@ -45,7 +45,7 @@ pub async fn run(command: JobsCommand, config: &AppConfig) -> anyhow::Result<()>
             if schedules.is_empty() {
                 eprintln!("no pipeline schedule is configured ([[pipeline.schedules]]): only scheduled report definitions will run");
             }
-            let scheduler = Scheduler::new(pipeline(config)?, ledger, schedules);
+            let scheduler = Scheduler::new(pipeline(config)?, ledger, schedules).with_smtp(config.reports.smtp.clone());
             eprintln!("scheduler {} running {} schedule(s); stop with Ctrl-C", scheduler.identity, config.pipeline.schedules.len());
             scheduler.run(crate::sim_cmd::shutdown_signal()).await?;
         }

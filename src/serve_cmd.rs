@@ -23,7 +23,8 @@ pub struct ServeArgs {
 
 pub fn api(config: &AppConfig, db: PgPool) -> anyhow::Result<Api> {
     let lake = Lake::open(&config.lake)?;
-    Ok(Api::new(db, config.redis.url.expose_secret(), &config.ingest.redis_prefix, Some(lake), config.api.clone())?)
+    let api_config = analisa_query_api::ApiConfig { report_smtp: config.reports.smtp.clone(), ..config.api.clone() };
+    Ok(Api::new(db, config.redis.url.expose_secret(), &config.ingest.redis_prefix, Some(lake), api_config)?)
 }
 
 pub async fn serve(args: ServeArgs, config: &AppConfig) -> anyhow::Result<()> {

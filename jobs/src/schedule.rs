@@ -138,6 +138,12 @@ impl Scheduler {
         Self { pipeline, exporter, ledger, schedules, identity, attempts: 3 }
     }
 
+    /// The SMTP server for scheduled reports that deliver by e-mail.
+    pub fn with_smtp(mut self, smtp: Option<reports::SmtpConfig>) -> Self {
+        self.exporter = self.exporter.with_smtp(smtp);
+        self
+    }
+
     /// Runs every occurrence due in (after, until] that no other scheduler has claimed. An
     /// occurrence is never run before its time, and only once across schedulers.
     pub async fn tick(&self, after: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<Occurrence>> {

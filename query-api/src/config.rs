@@ -39,6 +39,10 @@ pub struct ApiConfig {
     pub plans: Plans,
     /// Limits of SQL queries (`[api.sql]`).
     pub sql: crate::sql::SqlConfig,
+    /// The SMTP server of report e-mails: the top-level `[reports.smtp]`, handed over by the
+    /// binary (one setting for the API's "run now" and the scheduler).
+    #[serde(skip)]
+    pub report_smtp: Option<analisa_jobs::reports::SmtpConfig>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -97,6 +101,7 @@ impl Default for ApiConfig {
             web_root: None,
             plans: Plans::default(),
             sql: crate::sql::SqlConfig::default(),
+            report_smtp: None,
         }
     }
 }

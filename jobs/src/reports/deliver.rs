@@ -17,6 +17,43 @@ use crate::error::{JobsError, Result};
 #[serde(deny_unknown_fields)]
 pub struct Delivery {
     pub webhook: Option<Webhook>,
+    pub email: Option<Email>,
+}
+
+/// The files of each succeeded run as attachments, through the configured SMTP server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Email {
+    pub to: Vec<String>,
+}
+
+/// The `[reports.smtp]` section: the server report e-mails go through.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    #[serde(default = "submission_port")]
+    pub port: u16,
+    /// starttls (default), tls (implicit TLS, usually port 465) or none (a relay on the same host).
+    #[serde(default)]
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    /// The sender, e.g. `Analisa <relatorios@agencia.com.br>`.
+    pub from: String,
+}
+
+fn submission_port() -> u16 {
+    587
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    #[default]
+    Starttls,
+    Tls,
+    None,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -37,6 +74,14 @@ impl Delivery {
             }
             if hook.secret.expose_secret().len() < 16 {
                 return Err(JobsError::InvalidReport("delivery: a webhook secret has at least 16 characters".into()));
+            }
+        }
+        if let Some(email) = &delivery.email {
+            if email.to.is_empty() || email.to.len() > 50 {
+                return Err(JobsError::InvalidReport("delivery: e-mail goes to 1 to 50 addresses".into()));
+            }
+            if let Some(bad) = email.to.iter().find(|a| a.parse::<lettre::Address>().is_err()) {
+                return Err(JobsError::InvalidReport(format!("delivery: `{bad}` is not an e-mail address")));
             }
         }
         Ok(delivery)
@@ -105,6 +150,61 @@ pub(super) async fn webhook(client: &reqwest::Client, hook: &Webhook, manifest: 
         tokio::time::sleep(delay).await;
         delay *= 2;
     }
+}
+
+/// Sends the run's files as attachments to the definition's recipients.
+pub(super) async fn email(smtp: &SmtpConfig, email: &Email, manifest: &Manifest, files: Vec<(String, Vec<u8>)>) -> Delivered {
+    match send(smtp, email, manifest, files).await {
+        Ok(()) => Delivered { delivered: true, attempts: 1, http_status: None, error: None },
+        Err(error) => Delivered { delivered: false, attempts: 1, http_status: None, error: Some(error) },
+    }
+}
+
+async fn send(smtp: &SmtpConfig, email: &Email, manifest: &Manifest, files: Vec<(String, Vec<u8>)>) -> std::result::Result<(), String> {
+    use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType};
+    use lettre::transport::smtp::authentication::Credentials;
+    use lettre::transport::smtp::client::{Tls, TlsParameters};
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+    let pt = manifest.spec.language == super::Language::PtBr;
+    let from: Mailbox = smtp.from.parse().map_err(|e| format!("reports.smtp.from: {e}"))?;
+    let period = format!("{} – {}", manifest.from, manifest.to);
+    let subject = format!("{}: {period}", manifest.run.report_name);
+    let listing: String = manifest.files.iter().map(|f| format!("- {} ({} bytes, sha256 {})\n", f.path.rsplit('/').next().unwrap_or(&f.path), f.bytes, f.sha256)).collect();
+    let text = if pt {
+        format!("Relatório \"{}\", período {period}, {} criadores.\n\nArquivos anexos:\n{listing}\nExecução {} (versões do lake no manifesto).\n", manifest.run.report_name, manifest.influencers.len(), manifest.run.run_id)
+    } else {
+        format!("Report \"{}\", period {period}, {} creators.\n\nAttached files:\n{listing}\nRun {} (lake versions in the manifest).\n", manifest.run.report_name, manifest.influencers.len(), manifest.run.run_id)
+    };
+    let mut body = MultiPart::mixed().singlepart(SinglePart::plain(text));
+    for (name, bytes) in files {
+        let kind = match name.rsplit('.').next() {
+            Some("csv") => "text/csv",
+            Some("pdf") => "application/pdf",
+            Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Some("json") => "application/json",
+            _ => "application/octet-stream",
+        };
+        body = body.singlepart(Attachment::new(name).body(bytes, ContentType::parse(kind).map_err(|e| e.to_string())?));
+    }
+    let mut message = Message::builder().from(from).subject(subject);
+    for to in &email.to {
+        message = message.to(to.parse().map_err(|e| format!("{to}: {e}"))?);
+    }
+    let message = message.multipart(body).map_err(|e| e.to_string())?;
+    let mut transport = match smtp.security {
+        SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+        SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+            .tls(Tls::Required(TlsParameters::new(smtp.host.clone()).map_err(|e| e.to_string())?)),
+        SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+            .tls(Tls::Wrapper(TlsParameters::new(smtp.host.clone()).map_err(|e| e.to_string())?)),
+    }
+    .port(smtp.port)
+    .timeout(Some(Duration::from_secs(20)));
+    if let (Some(user), Some(password)) = (&smtp.username, &smtp.password) {
+        transport = transport.credentials(Credentials::new(user.clone(), password.expose_secret().to_owned()));
+    }
+    transport.build().send(message).await.map(|_| ()).map_err(|e| format!("SMTP {}:{}: {e}", smtp.host, smtp.port))
 }
 
 pub(super) fn client() -> reqwest::Client {

@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-pub use deliver::{Delivered, Delivery, Webhook, signature as webhook_signature};
+pub use deliver::{Delivered, Delivery, Email, SmtpConfig, SmtpSecurity, Webhook, signature as webhook_signature};
 pub use ledger::{ReportDefinition, RunTrigger, definition};
 use ledger::{record_failure, record_start, record_success};
 pub use spec::{CohortFilter, Format, Language, Period, ReportSpec, SUMMARY_METRICS, Scope, Section, split_id};
@@ -103,11 +103,18 @@ pub struct Exporter {
     lake: Lake,
     retry: Retry,
     http: reqwest::Client,
+    smtp: Option<SmtpConfig>,
 }
 
 impl Exporter {
     pub fn new(lake: Lake) -> Self {
-        Self { lake, retry: Retry::default(), http: deliver::client() }
+        Self { lake, retry: Retry::default(), http: deliver::client(), smtp: None }
+    }
+
+    /// The SMTP server for definitions that deliver by e-mail.
+    pub fn with_smtp(mut self, smtp: Option<SmtpConfig>) -> Self {
+        self.smtp = smtp;
+        self
     }
 
     pub fn with_retry(mut self, retry: Retry) -> Self {
@@ -158,13 +165,24 @@ impl Exporter {
         }
         let outcome = retrying(&self.retry, || self.run(db, run.clone(), &definition.spec)).await;
         let manifest = finish(db, run.run_id, outcome).await?;
+        let mut deliveries = serde_json::Map::new();
         if let Some(hook) = &definition.delivery.webhook {
-            let delivered = deliver::webhook(&self.http, hook, &manifest, &self.retry).await;
-            if !delivered.delivered {
-                tracing::warn!(report = %definition.report_id, run = %run.run_id, error = ?delivered.error, "webhook delivery failed");
+            deliveries.insert("webhook".into(), serde_json::to_value(deliver::webhook(&self.http, hook, &manifest, &self.retry).await).map_err(|e| JobsError::Export(e.to_string()))?);
+        }
+        if let Some(email) = &definition.delivery.email {
+            let delivered = match &self.smtp {
+                None => Delivered { delivered: false, attempts: 0, http_status: None, error: Some("no SMTP server is configured ([reports.smtp])".into()) },
+                Some(smtp) => deliver::email(smtp, email, &manifest, self.files(&manifest).await?).await,
+            };
+            deliveries.insert("email".into(), serde_json::to_value(delivered).map_err(|e| JobsError::Export(e.to_string()))?);
+        }
+        if !deliveries.is_empty() {
+            for (channel, outcome) in &deliveries {
+                if outcome["delivered"] != serde_json::Value::Bool(true) {
+                    tracing::warn!(report = %definition.report_id, run = %run.run_id, channel, error = %outcome["error"], "report delivery failed");
+                }
             }
-            let json = serde_json::to_value(&delivered).map_err(|e| JobsError::Export(e.to_string()))?;
-            sqlx::query("UPDATE report_runs SET delivery = jsonb_build_object('webhook', $2::jsonb) WHERE run_id = $1").bind(run.run_id).bind(json).execute(db).await?;
+            sqlx::query("UPDATE report_runs SET delivery = $2 WHERE run_id = $1").bind(run.run_id).bind(serde_json::Value::Object(deliveries)).execute(db).await?;
         }
         Ok(Some(manifest))
     }
@@ -182,6 +200,17 @@ impl Exporter {
         record_start(db, &run, RunTrigger::Rerun, None, Some(original_run), requested_by).await?;
         let outcome = retrying(&self.retry, || self.rerun(&original, run.run_id)).await;
         finish(db, run.run_id, outcome).await
+    }
+
+    /// A run's files (name and bytes), read back from the object store.
+    async fn files(&self, manifest: &Manifest) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut files = Vec::with_capacity(manifest.files.len());
+        for file in &manifest.files {
+            let path = self.lake.object_path(&file.path);
+            let bytes = self.lake.object_store().get(&path).await.map_err(|e| JobsError::Export(format!("reading {path}: {e}")))?.bytes().await.map_err(|e| JobsError::Export(format!("reading {path}: {e}")))?;
+            files.push((file.path.rsplit('/').next().unwrap_or(&file.path).to_owned(), bytes.to_vec()));
+        }
+        Ok(files)
     }
 
     /// Reads a manifest back from the object store.

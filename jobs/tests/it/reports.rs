@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use analisa_jobs::reports::{Exporter, Manifest, Retry, RunTrigger, definition};
+use analisa_jobs::reports::{Exporter, Manifest, Retry, RunTrigger, SmtpConfig, SmtpSecurity, definition};
 use analisa_jobs::{Ledger, ReportOutcome, Scheduler};
 use analisa_lake::{Lake, TableId};
 use object_store::ObjectStoreExt;
@@ -84,6 +84,23 @@ async fn webhook_receiver(statuses: Vec<u16>) -> (String, Received) {
     });
     (url, received)
 }
+
+/// An SMTP server on a free loopback port that writes each message it gets into a folder.
+const SMTP_SINK: &str = r#"
+import sys, time, uuid, socket
+from aiosmtpd.controller import Controller
+class Save:
+    async def handle_DATA(self, server, session, envelope):
+        with open(f"{sys.argv[1]}/{uuid.uuid4()}.eml", "wb") as out:
+            out.write(b"X-Envelope-To: " + ", ".join(envelope.rcpt_tos).encode() + b"\r\n" + envelope.original_content)
+        return "250 OK"
+probe = socket.socket(); probe.bind(("127.0.0.1", 0)); port = probe.getsockname()[1]; probe.close()
+controller = Controller(Save(), hostname="127.0.0.1", port=port)
+controller.start()
+print(port, flush=True)
+while True:
+    time.sleep(1)
+"#;
 
 fn python() -> Option<String> {
     std::env::var("ANALISA_PYTHON").ok()
@@ -269,6 +286,34 @@ print("ok", table.num_rows, history.max_row)
     let bad = define(&pool, org, json!({"scope": {"list": list}, "sections": ["summary"], "period": {"last_days": 7}, "format": "csv"})).await;
     sqlx::query("UPDATE report_definitions SET delivery = $2 WHERE report_id = $1").bind(bad).bind(json!({"webhook": {"url": "ftp://example.com", "secret": "a-webhook-secret-of-ours"}})).execute(&pool).await.unwrap();
     assert!(definition(&pool, bad).await.unwrap_err().to_string().contains("http or https"));
+
+    // E-mail delivery through a local SMTP sink (aiosmtpd): the files attached.
+    let python = python().expect("ANALISA_PYTHON");
+    let inbox = tempfile::tempdir().unwrap();
+    let mut sink = Command::new(&python)
+        .args(["-c", SMTP_SINK, inbox.path().to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(sink.stdout.take().unwrap()), &mut port).unwrap();
+    let smtp = SmtpConfig { host: "127.0.0.1".into(), port: port.trim().parse().unwrap(), security: SmtpSecurity::None, username: None, password: None, from: "Analisa <relatorios@analisa.dev>".into() };
+    let mailed = define(&pool, org, json!({"scope": {"list": list}, "sections": ["summary", "history"], "period": {"last_days": 7}, "format": "csv"})).await;
+    sqlx::query("UPDATE report_definitions SET delivery = $2 WHERE report_id = $1").bind(mailed).bind(json!({"email": {"to": ["marca@example.com", "dados@example.com"]}})).execute(&pool).await.unwrap();
+    let mailer = Exporter::new(lake.clone()).with_smtp(Some(smtp));
+    let sent = mailer.run_recorded(&pool, &definition(&pool, mailed).await.unwrap(), RunTrigger::Manual, None, None).await.unwrap().unwrap();
+    let record: serde_json::Value = sqlx::query_scalar("SELECT delivery FROM report_runs WHERE run_id = $1").bind(sent.run.run_id).fetch_one(&pool).await.unwrap();
+    assert_eq!(record["email"]["delivered"], json!(true), "{record}");
+    let messages: Vec<_> = std::fs::read_dir(inbox.path()).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect();
+    sink.kill().ok();
+    assert_eq!(messages.len(), 1);
+    let message = &messages[0];
+    assert!(message.contains("marca@example.com") && message.contains("dados@example.com") && message.contains("Weekly creators"), "{message}");
+    assert!(message.contains("summary.csv") && message.contains("history.csv") && message.contains("text/csv"), "the files are attached: {message}");
+    // Without an SMTP server configured the run still succeeds and says why nothing was sent.
+    let unsent = exporter.run_recorded(&pool, &definition(&pool, mailed).await.unwrap(), RunTrigger::Manual, None, None).await.unwrap().unwrap();
+    let record: serde_json::Value = sqlx::query_scalar("SELECT delivery FROM report_runs WHERE run_id = $1").bind(unsent.run.run_id).fetch_one(&pool).await.unwrap();
+    assert!(record["email"]["error"].as_str().unwrap().contains("no SMTP server"), "{record}");
 
     // Another organisation's list is refused, and the failure is recorded with its reason.
     let foreign = define(&pool, other, json!({"scope": {"list": list}, "sections": ["summary"], "period": {"last_days": 7}, "format": "csv"})).await;

@@ -193,10 +193,11 @@ pub async fn run_now(State(state): State<AppState>, access: OrgAccess<Analyst>, 
     }
     let definition = definition(&state.db, report_id).await.map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let db = state.db.clone();
+    let smtp = state.config.report_smtp.clone();
     let requested_by = access.principal.user_id().ok();
     tokio::spawn(async move {
         // The outcome (and a failure's reason) is recorded on the run; nobody awaits it here.
-        if let Err(error) = Exporter::new(lake).run_recorded(&db, &definition, RunTrigger::Manual, None, requested_by).await {
+        if let Err(error) = Exporter::new(lake).with_smtp(smtp).run_recorded(&db, &definition, RunTrigger::Manual, None, requested_by).await {
             tracing::warn!(report = %definition.report_id, %error, "report run failed");
         }
     });
