@@ -244,6 +244,22 @@ try {
     await page.locator('[data-test=dispute-status]').first().waitFor();
   });
 
+  await step('a report is defined, run now, and its file downloaded', async () => {
+    await page.goto(base + '/reports');
+    await page.getByLabel('Nome').fill('Relatório semanal e2e');
+    await page.getByRole('button', { name: 'Criar relatório' }).click();
+    const card = page.locator('section[data-report="Relatório semanal e2e"]');
+    await card.waitFor();
+    await card.locator('[data-test=run-report]').click();
+    await card.locator('tr[data-status=succeeded]').waitFor({ timeout: 60_000 });
+    const download = page.waitForEvent('download');
+    await card.getByRole('button', { name: 'summary.csv' }).click();
+    const file = await download;
+    assert.equal(file.suggestedFilename(), 'summary.csv');
+    const text = await (await import('node:fs/promises')).readFile(await file.path(), 'utf8');
+    assert.match(text, /^platform,account_id,handle,/);
+  });
+
   await step('the tracked lists of the organisation are shown', async () => {
     await page.goto(base + '/lists');
     await page.getByRole('heading', { name: /Favoritos/ }).waitFor();

@@ -18,6 +18,7 @@ export const routes: Routes = [
       { path: 'influencers/:id', loadComponent: () => import('./pages/profile').then((m) => m.ProfilePage) },
       { path: 'compare', loadComponent: () => import('./pages/compare').then((m) => m.ComparePage) },
       { path: 'lists', loadComponent: () => import('./pages/lists').then((m) => m.ListsPage) },
+      { path: 'reports', loadComponent: () => import('./pages/reports').then((m) => m.ReportsPage) },
       { path: 'accept', loadComponent: () => import('./pages/accept').then((m) => m.AcceptPage) },
       { path: 'settings', loadComponent: () => import('./pages/settings').then((m) => m.SettingsPage) },
     ],

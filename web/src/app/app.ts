@@ -15,6 +15,7 @@ import { I18n, I18N_PIPES } from './core/i18n';
           <a routerLink="/influencers" routerLinkActive="active">{{ 'nav.search' | t }}</a>
           <a routerLink="/compare" routerLinkActive="active">{{ 'nav.compare' | t }}</a>
           <a routerLink="/lists" routerLinkActive="active">{{ 'nav.lists' | t }}</a>
+          <a routerLink="/reports" routerLinkActive="active">{{ 'nav.reports' | t }}</a>
           <a routerLink="/settings" routerLinkActive="active">{{ 'nav.settings' | t }}</a>
         </nav>
       }

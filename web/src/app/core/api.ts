@@ -258,6 +258,36 @@ export interface Campaign {
   members: TrackedInfluencer[];
 }
 
+export interface ReportDefinition {
+  report_id: string;
+  name: string;
+  version: number;
+  spec: {
+    scope: Record<string, unknown>;
+    sections: string[];
+    period: { last_days?: number; from?: string; to?: string };
+    format: 'csv' | 'xlsx' | 'parquet' | 'pdf';
+    language?: 'pt-BR' | 'en';
+  };
+  schedule: string | null;
+  time_zone: string;
+  delivery: Record<string, unknown>;
+  updated_at: string;
+}
+
+export interface ReportRun {
+  run_id: string;
+  definition_version: number;
+  trigger: string;
+  status: 'running' | 'succeeded' | 'failed';
+  attempts: number;
+  error: string | null;
+  started_at: string;
+  finished_at: string | null;
+  delivery: Record<string, { delivered: boolean; error: string | null }> | null;
+  files: { name: string; url: string; expires_at: string }[];
+}
+
 export interface TokenResponse {
   access_token: string;
   token_type: string;
@@ -348,6 +378,25 @@ export class Api {
   }
   removeFromList(org: string, list: string, influencer: string): Observable<unknown> {
     return this.http.delete(`/v1/orgs/${org}/lists/${list}/influencers/${encodeURIComponent(influencer)}`);
+  }
+  reports(org: string): Observable<ReportDefinition[]> {
+    return this.http.get<ReportDefinition[]>(`/v1/orgs/${org}/reports`);
+  }
+  createReport(org: string, report: { name: string; spec: ReportDefinition['spec']; schedule: string | null; time_zone: string }): Observable<ReportDefinition> {
+    return this.http.post<ReportDefinition>(`/v1/orgs/${org}/reports`, report);
+  }
+  deleteReport(org: string, report: string): Observable<unknown> {
+    return this.http.delete(`/v1/orgs/${org}/reports/${report}`);
+  }
+  runReport(org: string, report: string): Observable<unknown> {
+    return this.http.post(`/v1/orgs/${org}/reports/${report}/runs`, {});
+  }
+  reportRuns(org: string, report: string): Observable<ReportRun[]> {
+    return this.http.get<ReportRun[]>(`/v1/orgs/${org}/reports/${report}/runs`);
+  }
+  /** A run's file through its signed link (the link alone is not enough: the session goes too). */
+  download(url: string): Observable<Blob> {
+    return this.http.get(url, { responseType: 'blob' });
   }
   campaigns(org: string): Observable<Campaign[]> {
     return this.http.get<Campaign[]>(`/v1/orgs/${org}/campaigns`);

@@ -1,10 +1,10 @@
-import { Component, effect, inject, signal } from '@angular/core';
+import { Component, signal } from '@angular/core';
 import { FormsModule } from '@angular/forms';
 import { RouterLink } from '@angular/router';
-import { Api, Campaign, TrackedInfluencer, TrackedList, problemDetail } from '../core/api';
+import { Campaign, TrackedInfluencer, TrackedList } from '../core/api';
 import { MetricValue } from '../ui/metric';
-import { Auth } from '../core/auth';
-import { I18n, I18N_PIPES } from '../core/i18n';
+import { I18N_PIPES } from '../core/i18n';
+import { OrgPage } from '../ui/org-page';
 
 @Component({
   selector: 'an-lists',
@@ -70,34 +70,18 @@ import { I18n, I18N_PIPES } from '../core/i18n';
     </section>
   `,
 })
-export class ListsPage {
-  private readonly api = inject(Api);
-  protected readonly auth = inject(Auth);
-  protected readonly i18n = inject(I18n);
+export class ListsPage extends OrgPage {
   protected readonly lists = signal<TrackedList[]>([]);
   protected readonly campaigns = signal<Campaign[]>([]);
-  protected readonly error = signal<string | null>(null);
   protected listName = '';
   protected campaign = { name: '', brand: '', starts_on: '', ends_on: '', hashtags: '' };
-
-  constructor() {
-    effect(() => {
-      if (this.auth.membership()) this.reload();
-    });
-  }
 
   /** @handle (platform) once published, else the id. */
   protected label(m: TrackedInfluencer): string {
     return m.handle ? `@${m.handle} · ${this.i18n.tOr('platform.' + m.platform, m.platform)}` : m.id;
   }
 
-  private get org(): string {
-    return this.auth.membership()?.org_id ?? '';
-  }
-
-  private fail = (error: unknown) => this.error.set(problemDetail(error) ?? this.i18n.t('common.failed'));
-
-  private reload(): void {
+  protected reload(): void {
     this.error.set(null);
     this.api.lists(this.org).subscribe({ next: (l) => this.lists.set(l), error: this.fail });
     this.api.campaigns(this.org).subscribe({ next: (c) => this.campaigns.set(c), error: this.fail });

@@ -1,8 +1,8 @@
-import { Component, effect, inject, signal } from '@angular/core';
+import { Component, signal } from '@angular/core';
 import { FormsModule } from '@angular/forms';
-import { Api, ApiKey, Connection, Invitation, Member, Role, problemDetail } from '../core/api';
-import { Auth } from '../core/auth';
-import { I18n, I18N_PIPES } from '../core/i18n';
+import { ApiKey, Connection, Invitation, Member, Role } from '../core/api';
+import { I18N_PIPES } from '../core/i18n';
+import { OrgPage } from '../ui/org-page';
 
 const ROLES: Role[] = ['owner', 'admin', 'analyst', 'viewer'];
 
@@ -131,10 +131,7 @@ const ROLES: Role[] = ['owner', 'admin', 'analyst', 'viewer'];
     </section>
   `,
 })
-export class SettingsPage {
-  private readonly api = inject(Api);
-  protected readonly auth = inject(Auth);
-  protected readonly i18n = inject(I18n);
+export class SettingsPage extends OrgPage {
   protected readonly roles = ROLES;
   protected readonly members = signal<Member[]>([]);
   protected readonly keys = signal<ApiKey[]>([]);
@@ -145,23 +142,10 @@ export class SettingsPage {
   protected inviteEmail = '';
   protected inviteRole: Role = 'analyst';
   protected readonly copied = signal(false);
-  protected readonly error = signal<string | null>(null);
   protected keyName = '';
   protected keyScope: 'read' | 'write' = 'read';
 
-  constructor() {
-    effect(() => {
-      if (this.auth.membership()) this.reload();
-    });
-  }
-
-  private get org(): string {
-    return this.auth.membership()?.org_id ?? '';
-  }
-
-  private fail = (error: unknown) => this.error.set(problemDetail(error) ?? this.i18n.t('common.failed'));
-
-  private reload(): void {
+  protected reload(): void {
     this.error.set(null);
     this.api.members(this.org).subscribe({ next: (m) => this.members.set(m), error: this.fail });
     if (this.auth.canAdmin()) {
