@@ -40,7 +40,7 @@ pub struct ReportsConfig {
 }
 
 /// The `[pipeline]` section.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PipelineConfig {
     /// Key of the keyed hash that pseudonymises commenter ids in silver (any long random
@@ -50,6 +50,17 @@ pub struct PipelineConfig {
     pub formulas: Option<PathBuf>,
     /// When `analisa jobs schedule` runs what (`[[pipeline.schedules]]`).
     pub schedules: Vec<analisa_jobs::ScheduleConfig>,
+    /// The sentiment model the pipeline scores comments with: `default` (built in), `latest`
+    /// (newest in the lake's registry) or `sentiment@<version>`.
+    pub sentiment_model: String,
+    /// The forecaster: `default`, `latest` or `forecast@<version>`.
+    pub forecast_model: String,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self { pseudonym_key: None, formulas: None, schedules: Vec::new(), sentiment_model: "default".into(), forecast_model: "default".into() }
+    }
 }
 
 /// The `[ingest]` section.

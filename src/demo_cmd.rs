@@ -122,7 +122,7 @@ pub async fn run(args: DemoArgs, config: &AppConfig) -> anyhow::Result<()> {
     let formulas = Formulas::load(config.pipeline.formulas.as_deref())?;
     let pseudonym_key = config.pipeline.pseudonym_key.clone().unwrap_or_else(|| SecretString::from(random_token()));
     let cache = CacheBus { url: config.redis.url.expose_secret().to_owned(), prefix: config.ingest.redis_prefix.clone() };
-    let pipeline = Pipeline::new(lake.clone(), formulas, pseudonym_key).with_cache(cache);
+    let pipeline = Pipeline::new(lake.clone(), formulas, pseudonym_key)?.with_cache(cache);
     let ledger = Ledger::new(db.clone());
     let reports = pipeline
         .run(&ledger, &analisa_jobs::RunOptions::new(select("all")?), |r| eprintln!("  {:<24} {:>9} rows  {:>6.1} s", r.step, r.rows_out, r.elapsed.as_secs_f64()))

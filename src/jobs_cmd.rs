@@ -1,6 +1,6 @@
 //! `analisa jobs …`: the bronze → silver → gold pipeline and its ledger.
 
-use analisa_jobs::{CacheBus, Formulas, Ledger, Pipeline, RunOptions, Schedule, Scheduler, StepStatus, select};
+use analisa_jobs::{CacheBus, Formulas, Ledger, Models, Pipeline, RunOptions, Schedule, Scheduler, StepStatus, select};
 use secrecy::ExposeSecret;
 use analisa_lake::Lake;
 use chrono::NaiveDate;
@@ -45,12 +45,12 @@ pub async fn run(command: JobsCommand, config: &AppConfig) -> anyhow::Result<()>
             if schedules.is_empty() {
                 eprintln!("no pipeline schedule is configured ([[pipeline.schedules]]): only scheduled report definitions will run");
             }
-            let scheduler = Scheduler::new(pipeline(config)?, ledger, schedules).with_smtp(config.reports.smtp.clone());
+            let scheduler = Scheduler::new(pipeline(config).await?, ledger, schedules).with_smtp(config.reports.smtp.clone());
             eprintln!("scheduler {} running {} schedule(s); stop with Ctrl-C", scheduler.identity, config.pipeline.schedules.len());
             scheduler.run(crate::sim_cmd::shutdown_signal()).await?;
         }
         JobsCommand::Run { step, full, as_of, attempts } => {
-            let pipeline = pipeline(config)?;
+            let pipeline = pipeline(config).await?;
             let mut options = RunOptions::new(select(&step)?);
             options.full = full;
             options.as_of = as_of;
@@ -105,7 +105,7 @@ pub async fn run(command: JobsCommand, config: &AppConfig) -> anyhow::Result<()>
     Ok(())
 }
 
-fn pipeline(config: &AppConfig) -> anyhow::Result<Pipeline> {
+async fn pipeline(config: &AppConfig) -> anyhow::Result<Pipeline> {
     let key = config
         .pipeline
         .pseudonym_key
@@ -113,7 +113,10 @@ fn pipeline(config: &AppConfig) -> anyhow::Result<Pipeline> {
         .ok_or_else(|| anyhow::anyhow!("the pipeline needs pipeline.pseudonym_key (a long random string) to pseudonymise commenters"))?;
     let formulas = Formulas::load(config.pipeline.formulas.as_deref())?;
     let cache = CacheBus { url: config.redis.url.expose_secret().to_owned(), prefix: config.ingest.redis_prefix.clone() };
-    Ok(Pipeline::new(Lake::open(&config.lake)?, formulas, key).with_cache(cache))
+    let lake = Lake::open(&config.lake)?;
+    let registry = analisa_ml::Registry::new(lake.object_store(), lake.object_path("models/"));
+    let models = Models::load(&registry, &config.pipeline.sentiment_model, &config.pipeline.forecast_model).await?;
+    Ok(Pipeline::new(lake, formulas, key)?.with_cache(cache).with_models(models))
 }
 
 fn status_word(status: &StepStatus) -> &'static str {

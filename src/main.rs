@@ -7,6 +7,7 @@ mod export_cmd;
 mod ingest_cmd;
 mod jobs_cmd;
 mod lake_cmd;
+mod ml_cmd;
 mod serve_cmd;
 mod sim_cmd;
 mod telemetry;
@@ -48,6 +49,9 @@ enum Command {
     /// Report exports: run a definition, or make a past run again from its manifest.
     #[command(subcommand)]
     Export(export_cmd::ExportCommand),
+    /// The models: train, evaluate, score texts, forecast series, list the registry.
+    #[command(subcommand)]
+    Ml(ml_cmd::MlCommand),
     /// Apply the PostgreSQL migrations.
     Migrate,
     /// Work through the collection queue (any number of workers, on any machines).
@@ -82,6 +86,7 @@ fn main() -> anyhow::Result<()> {
         Command::Ingest(command) => runtime.block_on(ingest_cmd::run_command(command, &config)),
         Command::Jobs(command) => runtime.block_on(jobs_cmd::run(command, &config)),
         Command::Export(command) => runtime.block_on(export_cmd::run(command, &config)),
+        Command::Ml(command) => runtime.block_on(ml_cmd::run(command, &config)),
         Command::Migrate => runtime.block_on(database::migrate(&config)),
         Command::Worker(args) => runtime.block_on(ingest_cmd::worker(args, &config)),
         Command::Serve(args) => runtime.block_on(serve_cmd::serve(args, &config)),

@@ -24,6 +24,8 @@ pub enum JobsError {
     InvalidReport(String),
     #[error("export: {0}")]
     Export(String),
+    #[error(transparent)]
+    Model(#[from] analisa_ml::MlError),
 }
 
 impl From<datafusion::error::DataFusionError> for JobsError {

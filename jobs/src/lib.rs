@@ -5,6 +5,7 @@ mod error;
 mod formulas;
 mod functions;
 mod ledger;
+mod models;
 mod pipeline;
 mod publish;
 pub mod reports;
@@ -19,6 +20,7 @@ pub fn formulas_toml() -> &'static str {
     formulas::DEFAULT
 }
 pub use ledger::{Ledger, LedgerEntry};
+pub use models::Models;
 pub use pipeline::{Pipeline, RunOptions, StepReport, StepStatus};
 pub use publish::CacheBus;
 pub use schedule::{Occurrence, ReportOccurrence, ReportOutcome, Schedule, ScheduleConfig, Scheduler};

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use analisa_lake::{Lake, LakeSession, Layer, TableId};
+use analisa_ml::ModelName;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::Date32Type;
@@ -16,6 +17,7 @@ use crate::error::{JobsError, Result};
 use crate::formulas::{Formulas, sql_string};
 use crate::functions;
 use crate::ledger::{Finished, Ledger};
+use crate::models::Models;
 use crate::publish::{self, CacheBus};
 use crate::steps::{Selection, Step, VIEWS, Write, render};
 
@@ -26,6 +28,7 @@ pub struct Pipeline {
     formulas: Formulas,
     pseudonym_key: SecretString,
     cache: Option<CacheBus>,
+    models: Models,
 }
 
 /// The score formula whose result serving.influencers shows in its `score` column (every
@@ -88,8 +91,15 @@ pub struct StepReport {
 }
 
 impl Pipeline {
-    pub fn new(lake: Lake, formulas: Formulas, pseudonym_key: SecretString) -> Self {
-        Self { lake, formulas, pseudonym_key, cache: None }
+    /// A pipeline with the built-in models (see [`Pipeline::with_models`]).
+    pub fn new(lake: Lake, formulas: Formulas, pseudonym_key: SecretString) -> Result<Self> {
+        Ok(Self { lake, formulas, pseudonym_key, cache: None, models: Models::builtin()? })
+    }
+
+    /// Scores and forecasts with these models instead of the built-in ones.
+    pub fn with_models(mut self, models: Models) -> Self {
+        self.models = models;
+        self
     }
 
     /// Where publications are announced to the API's cache.
@@ -230,10 +240,14 @@ impl Pipeline {
         let mut parameters = self.formulas.parameters();
         parameters.insert("as_of_date".into(), format!("DATE '{as_of}'"));
         parameters.insert("default_score".into(), sql_string(DEFAULT_SCORE));
+        parameters.insert("sentiment_model".into(), sql_string(&self.models.sentiment_id()));
         create_views(&session, Layer::Gold, PUBLISH, &parameters).await?;
-        let influencers = render(PUBLISH, include_str!("../../sql/publish/influencers.sql"), &parameters)?;
-        let posts = render(PUBLISH, include_str!("../../sql/publish/posts.sql"), &parameters)?;
-        let snapshot = publish::snapshot(&session, &daily_changes, &influencers, &posts, as_of).await?;
+        let sql = publish::PublishSql {
+            influencers: render(PUBLISH, include_str!("../../sql/publish/influencers.sql"), &parameters)?,
+            posts: render(PUBLISH, include_str!("../../sql/publish/posts.sql"), &parameters)?,
+            sentiment_trend: render(PUBLISH, include_str!("../../sql/publish/sentiment_trend.sql"), &parameters)?,
+        };
+        let snapshot = publish::snapshot(&session, &daily_changes, &sql, as_of).await?;
         let mut published = publish::write(ledger.pool(), &snapshot, run_id, as_of, &input_versions).await?;
         if let Some(bus) = &self.cache {
             published.cache_invalidated = publish::invalidate(bus, published.publication_id).await;
@@ -248,21 +262,38 @@ impl Pipeline {
         self.compute_in(step, &session, as_of, run_id, &versions).await
     }
 
-    /// The Delta version of every input read, and for gold the registry's fingerprint: a
-    /// changed formula makes gold stale just as new data does.
+    /// The Delta version of every input read, for gold the registry's fingerprint, and the
+    /// version of every model used: a changed formula or model makes gold stale just as new
+    /// data does.
     fn input_versions(&self, step: &Step, session: &LakeSession) -> BTreeMap<String, u64> {
         let mut versions = versions_of(session, step.inputs);
         if step.layer() == Layer::Gold {
             versions.insert("registry".into(), self.formulas.fingerprint());
         }
+        versions.extend(self.model_versions(step));
         versions
     }
 
+    fn model_versions(&self, step: &Step) -> BTreeMap<String, u64> {
+        step.models
+            .iter()
+            .map(|name| {
+                let id = match name {
+                    ModelName::Sentiment => self.models.sentiment_id(),
+                    ModelName::Forecast => self.models.forecast_id(),
+                };
+                (format!("model:{name}"), analisa_ml::text::stable_hash(&id))
+            })
+            .collect()
+    }
+
     async fn session(&self, step: &Step, watermark: Option<&BTreeMap<String, u64>>) -> Result<LakeSession> {
-        // Silver steps read bronze incrementally; gold reads all of silver, because windows,
-        // cohorts and percentiles need every influencer and every day of history.
-        let since: BTreeMap<TableId, u64> = match (step.layer(), watermark) {
-            (Layer::Silver, Some(versions)) => step
+        // Incremental steps read only what their inputs gained (unless a model they use
+        // changed: then everything is scored again); the others read all of their inputs,
+        // because windows, cohorts and percentiles need every influencer and every day.
+        let same_models = |versions: &BTreeMap<String, u64>| self.model_versions(step).iter().all(|(k, v)| versions.get(k) == Some(v));
+        let since: BTreeMap<TableId, u64> = match (step.incremental, watermark) {
+            (true, Some(versions)) if same_models(versions) => step
                 .inputs
                 .iter()
                 .filter_map(|id| versions.get(&id.to_string()).map(|v| (*id, *v)))
@@ -271,6 +302,7 @@ impl Pipeline {
         };
         let session = self.lake.session_with_changes(&since).await?;
         functions::register(session.context(), &self.pseudonym_key).map_err(|source| JobsError::Query { step: step.name, source })?;
+        self.models.register(session.context());
         self.formulas.register(session.context(), analisa_lake::CATALOG)?;
         Ok(session)
     }
@@ -287,6 +319,8 @@ impl Pipeline {
     async fn compute_in(&self, step: &'static Step, session: &LakeSession, as_of: Option<NaiveDate>, run_id: &str, input_versions: &BTreeMap<String, u64>) -> Result<Vec<RecordBatch>> {
         let mut parameters = self.formulas.parameters();
         parameters.insert("run_id".into(), sql_string(run_id));
+        parameters.insert("sentiment_model".into(), sql_string(&self.models.sentiment_id()));
+        parameters.insert("forecast_model".into(), sql_string(&self.models.forecast_id()));
         parameters.insert("input_versions".into(), sql_string(&serde_json::to_string(input_versions).expect("versions serialise")));
         if let Some(day) = as_of {
             parameters.insert("as_of_date".into(), format!("DATE '{day}'"));

@@ -43,7 +43,7 @@ const INFLUENCERS: Target = Target {
         ("platform", "text"), ("account_id", "text"), ("handle", "text"), ("display_name", "text"), ("niche", "text"),
         ("country", "text"), ("language", "text"), ("followers", "bigint"), ("tier", "text"), ("engagement_rate", "float8"),
         ("engagement_metric", "text"), ("growth_pct_30d", "float8"), ("score", "float8"), ("confidence", "text"), ("score_formula", "text"),
-        ("as_of_date", "date"), ("metrics", "jsonb"), ("scores", "jsonb"), ("publication_id", "bigint"),
+        ("as_of_date", "date"), ("metrics", "jsonb"), ("scores", "jsonb"), ("sentiment", "jsonb"), ("forecast", "jsonb"), ("publication_id", "bigint"),
     ],
 };
 const DAILY: Target = Target {
@@ -58,7 +58,7 @@ const POSTS: Target = Target {
     columns: &[
         ("platform", "text"), ("post_id", "text"), ("account_id", "text"), ("media_type", "text"), ("published_at", "timestamptz"),
         ("caption", "text"), ("permalink", "text"), ("is_sponsored", "boolean"), ("likes", "bigint"), ("comments", "bigint"),
-        ("shares", "bigint"), ("saves", "bigint"), ("views", "bigint"), ("er_followers", "float8"), ("er_views", "float8"),
+        ("shares", "bigint"), ("saves", "bigint"), ("views", "bigint"), ("er_followers", "float8"), ("er_views", "float8"), ("sentiment", "jsonb"),
     ],
 };
 const BENCHMARKS: Target = Target {
@@ -85,25 +85,47 @@ pub(crate) struct Snapshot {
     pub flags: Vec<Row>,
 }
 
-/// Reads what to publish: `influencers` and `posts` from sql/publish, the rest as gold has it.
-/// `daily_changes` holds only the history rows gold changed since the last publication.
-pub(crate) async fn snapshot(session: &LakeSession, daily_changes: &LakeSession, influencers_sql: &str, posts_sql: &str, as_of: NaiveDate) -> Result<Snapshot> {
-    let mut influencers = rows(session, influencers_sql).await?;
+/// The publication's queries (rendered from sql/publish).
+pub(crate) struct PublishSql {
+    pub influencers: String,
+    pub posts: String,
+    pub sentiment_trend: String,
+}
+
+/// Reads what to publish: `influencers`, `posts` and the sentiment trend from sql/publish, the
+/// rest as gold has it. `daily_changes` holds only the history rows gold changed since the last
+/// publication.
+pub(crate) async fn snapshot(session: &LakeSession, daily_changes: &LakeSession, sql: &PublishSql, as_of: NaiveDate) -> Result<Snapshot> {
+    let mut influencers = rows(session, &sql.influencers).await?;
     let metrics = keyed(rows(session, &format!("SELECT * FROM gold.influencer_metrics WHERE as_of_date = DATE '{as_of}'")).await?);
     let mut scores: BTreeMap<(String, String), Map<String, Value>> = BTreeMap::new();
     for score in rows(session, &format!("SELECT * FROM gold.social_score WHERE as_of_date = DATE '{as_of}'")).await? {
         let version = score["formula_version"].as_str().unwrap_or_default().to_owned();
         scores.entry(key(&score)).or_default().insert(version, Value::Object(score));
     }
+    let mut sentiment = sentiment_by_influencer(session, &sql.sentiment_trend, as_of).await?;
+    let mut forecasts = forecasts(session, as_of).await?;
     for row in &mut influencers {
         let k = key(row);
         row.insert("metrics".into(), metrics.get(&k).cloned().map(Value::Object).unwrap_or(Value::Null));
         row.insert("scores".into(), Value::Object(scores.remove(&k).unwrap_or_default()));
+        row.insert("sentiment".into(), sentiment.remove(&k).unwrap_or(Value::Null));
+        row.insert("forecast".into(), forecasts.remove(&k).unwrap_or(Value::Null));
+    }
+    let mut posts = rows(session, &sql.posts).await?;
+    let post_sentiment: BTreeMap<(String, String), Row> = rows(session, &format!("SELECT * FROM gold.sentiment WHERE level = 'post' AND as_of_date = DATE '{as_of}'"))
+        .await?
+        .into_iter()
+        .map(|r| ((field(&r, "platform"), field(&r, "post_id")), r))
+        .collect();
+    for post in &mut posts {
+        let counts = post_sentiment.get(&(field(post, "platform"), field(post, "post_id"))).map(sentiment_counts);
+        post.insert("sentiment".into(), counts.unwrap_or(Value::Null));
     }
     Ok(Snapshot {
         influencers,
         daily: rows(daily_changes, &format!("SELECT * FROM gold.influencer_daily WHERE date <= DATE '{as_of}'")).await?,
-        posts: rows(session, posts_sql).await?,
+        posts,
         benchmarks: rows(session, &format!("SELECT * FROM gold.benchmarks WHERE run_date = DATE '{as_of}'")).await?,
         flags: rows(session, &format!("SELECT * FROM gold.anomaly_flags WHERE day <= DATE '{as_of}'")).await?,
     })
@@ -236,9 +258,58 @@ fn text(value: Option<&Value>) -> Option<String> {
     }
 }
 
+fn field(row: &Row, name: &str) -> String {
+    row.get(name).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
 fn key(row: &Row) -> (String, String) {
-    let field = |name: &str| row.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
-    (field("platform"), field("account_id"))
+    (field(row, "platform"), field(row, "account_id"))
+}
+
+/// The counts and net sentiment of a gold.sentiment row, as the API shows them.
+fn sentiment_counts(row: &Row) -> Value {
+    let pick = |k: &str| row.get(k).cloned().unwrap_or(Value::Null);
+    serde_json::json!({
+        "positive": pick("positive"), "neutral": pick("neutral"), "negative": pick("negative"), "sample_size": pick("total"),
+        "net_sentiment": pick("net_sentiment"), "null_reason": pick("null_reason"), "model_version": pick("model_version"),
+    })
+}
+
+/// Each influencer's comment sentiment on `as_of`, with its weekly trend.
+async fn sentiment_by_influencer(session: &LakeSession, trend_sql: &str, as_of: NaiveDate) -> Result<BTreeMap<(String, String), Value>> {
+    let mut trends: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
+    for week in rows(session, trend_sql).await? {
+        trends.entry(key(&week)).or_default().push(serde_json::json!({"date": week["week"], "net_sentiment": week["net_sentiment"], "sample_size": week["total"]}));
+    }
+    let levels = rows(session, &format!("SELECT * FROM gold.sentiment WHERE level = 'influencer' AND as_of_date = DATE '{as_of}'")).await?;
+    Ok(levels
+        .into_iter()
+        .map(|row| {
+            let k = key(&row);
+            let mut value = sentiment_counts(&row);
+            value["trend"] = Value::Array(trends.remove(&k).unwrap_or_default());
+            (k, value)
+        })
+        .collect())
+}
+
+/// Each influencer's forecast made on `as_of`: the model, whether drift stood in, its backtest
+/// error, and the daily points with both intervals.
+async fn forecasts(session: &LakeSession, as_of: NaiveDate) -> Result<BTreeMap<(String, String), Value>> {
+    let mut out: BTreeMap<(String, String), Value> = BTreeMap::new();
+    for row in rows(session, &format!("SELECT * FROM gold.forecasts WHERE origin_date = DATE '{as_of}' ORDER BY platform, account_id, horizon_days")).await? {
+        let entry = out.entry(key(&row)).or_insert_with(|| {
+            let drift = row["model"].as_str() == Some("drift");
+            serde_json::json!({
+                "model_version": row["model_version"], "model": row["model"], "fallback": if drift { Value::from("drift") } else { Value::Null },
+                "origin_date": row["origin_date"], "backtest_mase": row["backtest_mase"], "points": [],
+            })
+        });
+        entry["points"].as_array_mut().expect("points is an array").push(serde_json::json!({
+            "date": row["target_date"], "followers": row["followers"], "lower_80": row["lo80"], "upper_80": row["hi80"], "lower_95": row["lo95"], "upper_95": row["hi95"],
+        }));
+    }
+    Ok(out)
 }
 
 fn keyed(rows: Vec<Row>) -> BTreeMap<(String, String), Row> {
@@ -272,7 +343,7 @@ pub(crate) async fn rows(session: &LakeSession, sql: &str) -> Result<Vec<Row>> {
 }
 
 /// The gold tables a publication copies (their versions are recorded with it).
-pub(crate) const SOURCES: [TableId; 8] = [
+pub(crate) const SOURCES: [TableId; 11] = [
     TableId::INFLUENCER_METRICS, TableId::SOCIAL_SCORE, TableId::INFLUENCER_DAILY, TableId::BENCHMARKS, TableId::ANOMALY_FLAGS,
-    TableId::ACCOUNTS, TableId::POSTS, TableId::POST_METRICS,
+    TableId::ACCOUNTS, TableId::POSTS, TableId::POST_METRICS, TableId::SENTIMENT, TableId::COMMENT_SENTIMENT, TableId::FORECASTS,
 ];

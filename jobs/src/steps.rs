@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use analisa_lake::{Layer, TableId};
+use analisa_ml::ModelName;
 
 use crate::error::{JobsError, Result};
 
@@ -26,8 +27,13 @@ pub struct Step {
     pub target: TableId,
     pub sql: &'static str,
     pub write: Write,
-    /// Tables read. Silver steps read only what these gained since their last run.
+    /// Tables read.
     pub inputs: &'static [TableId],
+    /// Reads only the rows its inputs gained since its last successful run (silver steps, and
+    /// scoring each new comment once), instead of all of them.
+    pub incremental: bool,
+    /// Models its SQL calls: a new version of one makes the step's output stale.
+    pub models: &'static [ModelName],
 }
 
 impl Step {
@@ -69,17 +75,20 @@ pub const VIEWS: &[(Layer, &str, &str)] = &[
 
 /// Every step, in the order a full run takes them (later steps read what earlier ones wrote).
 pub const STEPS: &[Step] = &[
-    Step { name: "silver.accounts", target: TableId::ACCOUNTS, sql: include_str!("../../sql/silver/accounts.sql"), write: Write::Upsert, inputs: BRONZE },
-    Step { name: "silver.account_daily", target: TableId::ACCOUNT_DAILY, sql: include_str!("../../sql/silver/account_daily.sql"), write: Write::Upsert, inputs: BRONZE },
-    Step { name: "silver.posts", target: TableId::POSTS, sql: include_str!("../../sql/silver/posts.sql"), write: Write::Upsert, inputs: BRONZE },
-    Step { name: "silver.post_metrics", target: TableId::POST_METRICS, sql: include_str!("../../sql/silver/post_metrics.sql"), write: Write::Upsert, inputs: BRONZE },
-    Step { name: "silver.comments", target: TableId::COMMENTS, sql: include_str!("../../sql/silver/comments.sql"), write: Write::Upsert, inputs: BRONZE },
-    Step { name: "silver.insights", target: TableId::INSIGHTS, sql: include_str!("../../sql/silver/insights.sql"), write: Write::Upsert, inputs: BRONZE },
-    Step { name: "gold.influencer_daily", target: TableId::INFLUENCER_DAILY, sql: include_str!("../../sql/gold/influencer_daily.sql"), write: Write::Upsert, inputs: &[TableId::ACCOUNT_DAILY, TableId::POSTS, TableId::POST_METRICS] },
-    Step { name: "gold.influencer_metrics", target: TableId::INFLUENCER_METRICS, sql: include_str!("../../sql/gold/influencer_metrics.sql"), write: Write::ReplaceDay("as_of_date"), inputs: &[TableId::ACCOUNTS, TableId::ACCOUNT_DAILY, TableId::POSTS, TableId::POST_METRICS] },
-    Step { name: "gold.anomaly_flags", target: TableId::ANOMALY_FLAGS, sql: include_str!("../../sql/gold/anomaly_flags.sql"), write: Write::ReplaceAll, inputs: &[TableId::INFLUENCER_DAILY, TableId::INFLUENCER_METRICS, TableId::POSTS, TableId::POST_METRICS, TableId::COMMENTS] },
-    Step { name: "gold.benchmarks", target: TableId::BENCHMARKS, sql: include_str!("../../sql/gold/benchmarks.sql"), write: Write::ReplaceDay("run_date"), inputs: &[TableId::INFLUENCER_METRICS] },
-    Step { name: "gold.social_score", target: TableId::SOCIAL_SCORE, sql: include_str!("../../sql/gold/social_score.sql"), write: Write::ReplaceDay("as_of_date"), inputs: &[TableId::INFLUENCER_METRICS, TableId::ANOMALY_FLAGS, TableId::SENTIMENT, TableId::INFLUENCER_DAILY] },
+    Step { name: "silver.accounts", target: TableId::ACCOUNTS, sql: include_str!("../../sql/silver/accounts.sql"), write: Write::Upsert, inputs: BRONZE, incremental: true, models: &[] },
+    Step { name: "silver.account_daily", target: TableId::ACCOUNT_DAILY, sql: include_str!("../../sql/silver/account_daily.sql"), write: Write::Upsert, inputs: BRONZE, incremental: true, models: &[] },
+    Step { name: "silver.posts", target: TableId::POSTS, sql: include_str!("../../sql/silver/posts.sql"), write: Write::Upsert, inputs: BRONZE, incremental: true, models: &[] },
+    Step { name: "silver.post_metrics", target: TableId::POST_METRICS, sql: include_str!("../../sql/silver/post_metrics.sql"), write: Write::Upsert, inputs: BRONZE, incremental: true, models: &[] },
+    Step { name: "silver.comments", target: TableId::COMMENTS, sql: include_str!("../../sql/silver/comments.sql"), write: Write::Upsert, inputs: BRONZE, incremental: true, models: &[] },
+    Step { name: "silver.insights", target: TableId::INSIGHTS, sql: include_str!("../../sql/silver/insights.sql"), write: Write::Upsert, inputs: BRONZE, incremental: true, models: &[] },
+    Step { name: "gold.influencer_daily", target: TableId::INFLUENCER_DAILY, sql: include_str!("../../sql/gold/influencer_daily.sql"), write: Write::Upsert, inputs: &[TableId::ACCOUNT_DAILY, TableId::POSTS, TableId::POST_METRICS], incremental: false, models: &[] },
+    Step { name: "gold.influencer_metrics", target: TableId::INFLUENCER_METRICS, sql: include_str!("../../sql/gold/influencer_metrics.sql"), write: Write::ReplaceDay("as_of_date"), inputs: &[TableId::ACCOUNTS, TableId::ACCOUNT_DAILY, TableId::POSTS, TableId::POST_METRICS], incremental: false, models: &[] },
+    Step { name: "gold.anomaly_flags", target: TableId::ANOMALY_FLAGS, sql: include_str!("../../sql/gold/anomaly_flags.sql"), write: Write::ReplaceAll, inputs: &[TableId::INFLUENCER_DAILY, TableId::INFLUENCER_METRICS, TableId::POSTS, TableId::POST_METRICS, TableId::COMMENTS], incremental: false, models: &[] },
+    Step { name: "gold.benchmarks", target: TableId::BENCHMARKS, sql: include_str!("../../sql/gold/benchmarks.sql"), write: Write::ReplaceDay("run_date"), inputs: &[TableId::INFLUENCER_METRICS], incremental: false, models: &[] },
+    Step { name: "gold.comment_sentiment", target: TableId::COMMENT_SENTIMENT, sql: include_str!("../../sql/gold/comment_sentiment.sql"), write: Write::Upsert, inputs: &[TableId::COMMENTS], incremental: true, models: &[ModelName::Sentiment] },
+    Step { name: "gold.sentiment", target: TableId::SENTIMENT, sql: include_str!("../../sql/gold/sentiment.sql"), write: Write::ReplaceDay("as_of_date"), inputs: &[TableId::COMMENT_SENTIMENT, TableId::COMMENTS], incremental: false, models: &[ModelName::Sentiment] },
+    Step { name: "gold.social_score", target: TableId::SOCIAL_SCORE, sql: include_str!("../../sql/gold/social_score.sql"), write: Write::ReplaceDay("as_of_date"), inputs: &[TableId::INFLUENCER_METRICS, TableId::ANOMALY_FLAGS, TableId::SENTIMENT, TableId::INFLUENCER_DAILY], incremental: false, models: &[] },
+    Step { name: "gold.forecasts", target: TableId::FORECASTS, sql: include_str!("../../sql/gold/forecasts.sql"), write: Write::ReplaceDay("origin_date"), inputs: &[TableId::INFLUENCER_DAILY], incremental: false, models: &[ModelName::Forecast] },
 ];
 
 /// What a run does: SQL steps in order, then (maybe) the publication.

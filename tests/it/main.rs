@@ -5,6 +5,7 @@ use std::process::{Command, Output};
 
 mod dashboard;
 mod demo_world;
+mod ml;
 mod notebooks;
 
 fn analisa(dir: &Path, args: &[&str]) -> Output {

@@ -140,11 +140,23 @@ try {
     await page.goto(base + '/influencers');
     await page.locator('[data-test=results] tbody tr').first().waitFor();
     const history = page.waitForResponse((r) => r.url().includes('/history'));
+    const profile = page.waitForResponse((r) => /\/v1\/influencers\/[^/?]+$/.test(new URL(r.url()).pathname));
     await page.locator('[data-test=results] tbody tr a.handle').first().click();
     const body = await (await history).json();
+    const shown = await (await profile).json();
     profileId = body.id;
     assert.ok(body.points.length > 10, 'the demo has history');
     assert.equal(await drawnPoints(page, 'followers'), body.points.length, 'one drawn follower point per day');
+    // The forecast: its median line after the history, and both interval bands.
+    assert.equal(shown.forecast.points.length, 90, 'the pipeline forecast 90 days');
+    assert.equal(await drawnPoints(page, 'followers', 1), shown.forecast.points.length, 'one drawn forecast point per day');
+    assert.equal(await page.locator('figure[data-chart="followers"] .apexcharts-rangeArea-series .apexcharts-series').count(), 2, 'the 80% and 95% bands');
+    await page.getByText(`Previsão: modelo ${shown.forecast.model_version}`).waitFor();
+    // The comment sentiment: split, net value with its sample, weekly trend.
+    assert.ok(shown.sentiment.sample_size > 0, 'the pipeline scored the comments');
+    const split = await page.locator('[data-test=sentiment-split]').getAttribute('aria-label');
+    assert.match(split, /\d+% positivos/);
+    assert.equal(await drawnPoints(page, 'sentiment'), shown.sentiment.trend.length, 'one drawn point per week of comments');
     assert.equal(await drawnPoints(page, 'er'), body.points.filter((p) => p.er_daily !== null).length, 'one drawn ER point per day with posts');
     await page.locator('[data-test=score]').getByRole('rowheader', { name: 'Engajamento' }).waitFor();
     assert.ok((await page.locator('[data-test=posts] tbody tr').count()) > 0, 'posts are listed');

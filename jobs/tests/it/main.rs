@@ -2,9 +2,11 @@
 //! simulated world collected by the real connectors.
 
 mod metrics;
+mod models;
 mod runs;
 mod flags;
 mod score;
+mod sentiment;
 mod support;
 mod reports;
 mod tracked;

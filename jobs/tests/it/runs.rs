@@ -28,7 +28,7 @@ async fn incremental_runs_read_only_new_bronze_and_match_a_full_rebuild() {
     collect(&lake, &sim, targets).await;
     let first = pipeline.run(&db.ledger, &options("all"), |_| {}).await.unwrap();
     assert!(first.iter().all(|r| r.status == StepStatus::Succeeded), "{first:#?}");
-    assert_eq!(first.len(), 12, "eleven steps and the publication");
+    assert_eq!(first.len(), 15, "fourteen steps and the publication");
 
     // Nothing new: every step (and the publication) sees unchanged inputs and writes nothing.
     let before = gold(&lake).await;
@@ -43,6 +43,11 @@ async fn incremental_runs_read_only_new_bronze_and_match_a_full_rebuild() {
         assert_eq!((report.step, report.rows_in), (report.step, landed), "a silver step read more than the new bronze rows");
     }
     assert!(incremental.iter().all(|r| r.status == StepStatus::Succeeded), "{incremental:#?}");
+    // Comments are scored once: the model reads only the comments silver gained.
+    let scored = |runs: &[analisa_jobs::StepReport]| runs.iter().find(|r| r.step == "gold.comment_sentiment").map(|r| r.rows_in).unwrap();
+    let comments = count(&lake, "silver.comments").await;
+    assert!(scored(&first) > 0 && scored(&incremental) > 0);
+    assert_eq!(scored(&first) + scored(&incremental), comments, "every comment scored exactly once");
     let after_incremental = gold(&lake).await;
     assert!(after_incremental["gold.influencer_metrics"].len() > before["gold.influencer_metrics"].len());
 
@@ -53,7 +58,7 @@ async fn incremental_runs_read_only_new_bronze_and_match_a_full_rebuild() {
     assert_same_gold(&gold(&lake).await, &after_incremental);
 
     let runs = db.ledger.recent(100).await.unwrap();
-    assert_eq!(runs.len(), 48, "four runs of twelve steps");
+    assert_eq!(runs.len(), 60, "four runs of fifteen steps");
     assert!(runs.iter().all(|r| r.finished_at.is_some() && r.error.is_none()));
     db.drop_now().await;
 }

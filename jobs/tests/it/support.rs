@@ -20,7 +20,7 @@ pub fn as_of() -> NaiveDate {
 pub async fn pipeline(formulas: Formulas) -> Pipeline {
     let lake = Lake::open(&LakeConfig { root: "memory://".into(), ..LakeConfig::default() }).unwrap();
     lake.init().await.unwrap();
-    Pipeline::new(lake, formulas, "golden-test-key".to_owned().into())
+    Pipeline::new(lake, formulas, "golden-test-key".to_owned().into()).expect("the built-in models load")
 }
 
 pub fn formulas() -> Formulas {

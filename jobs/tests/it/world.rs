@@ -10,6 +10,7 @@ use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use analisa_jobs::{Ledger, Pipeline};
 use analisa_lake::{Lake, LakeConfig, TableId};
 use analisa_sim::WorldSpec;
+use arrow::array::AsArray;
 use analisa_sim::server::{Budgets, RunningSim, SimOptions, parse_faults};
 use serde_json::Value;
 use sqlx::postgres::PgPoolOptions;
@@ -67,7 +68,7 @@ pub fn file_lake(dir: &Path) -> Lake {
 }
 
 pub fn pipeline_on(lake: Lake) -> Pipeline {
-    Pipeline::new(lake, formulas(), "world-test-key".to_owned().into())
+    Pipeline::new(lake, formulas(), "world-test-key".to_owned().into()).expect("the built-in models load")
 }
 
 /// A database of the test's own with the migrations applied; dropped by `Database::drop_now`.
@@ -104,7 +105,8 @@ impl Database {
 pub async fn gold(lake: &Lake) -> BTreeMap<String, Vec<String>> {
     let session = lake.session().await.unwrap();
     let mut out = BTreeMap::new();
-    for id in [TableId::INFLUENCER_DAILY, TableId::INFLUENCER_METRICS, TableId::ANOMALY_FLAGS, TableId::BENCHMARKS, TableId::SOCIAL_SCORE] {
+    for id in [TableId::INFLUENCER_DAILY, TableId::INFLUENCER_METRICS, TableId::ANOMALY_FLAGS, TableId::BENCHMARKS, TableId::SOCIAL_SCORE,
+               TableId::COMMENT_SENTIMENT, TableId::SENTIMENT, TableId::FORECASTS] {
         let batches = session.sql(&format!("SELECT * FROM {id}")).await.unwrap();
         let mut writer = arrow::json::WriterBuilder::new().with_explicit_nulls(true).build::<_, arrow::json::writer::JsonArray>(Vec::new());
         for batch in &batches {
@@ -126,6 +128,12 @@ pub async fn gold(lake: &Lake) -> BTreeMap<String, Vec<String>> {
         out.insert(id.to_string(), rows);
     }
     out
+}
+
+/// Rows of a lake table.
+pub async fn count(lake: &Lake, table: &str) -> u64 {
+    let batches = lake.session().await.unwrap().sql(&format!("SELECT count(*) FROM {table}")).await.unwrap();
+    batches[0].column(0).as_primitive::<arrow::datatypes::Int64Type>().value(0) as u64
 }
 
 /// Copies a lake directory (bronze and all) so two pipelines can start from the same data.

@@ -294,8 +294,24 @@ pub struct Profile {
     pub forecast: Option<Value>,
 }
 
-async fn summary(state: &AppState, id: &InfluencerId) -> ApiResult<(InfluencerSummary, Value, Value, Option<String>)> {
-    let row = sqlx::query(&format!("SELECT {SUMMARY_COLUMNS}, metrics, scores, score_formula FROM serving.influencers WHERE platform = $1 AND account_id = $2"))
+/// What serving.influencers holds of one creator beyond the summary.
+struct Details {
+    metrics: Value,
+    scores: Value,
+    score_formula: Option<String>,
+    sentiment: Option<Value>,
+    forecast: Option<Value>,
+}
+
+impl Details {
+    /// The default formula's score (null before the first score).
+    fn score(&self) -> Value {
+        self.score_formula.as_ref().and_then(|f| self.scores.get(f).cloned()).unwrap_or(Value::Null)
+    }
+}
+
+async fn summary(state: &AppState, id: &InfluencerId) -> ApiResult<(InfluencerSummary, Details)> {
+    let row = sqlx::query(&format!("SELECT {SUMMARY_COLUMNS}, metrics, scores, score_formula, sentiment, forecast FROM serving.influencers WHERE platform = $1 AND account_id = $2"))
         .bind(&id.platform)
         .bind(&id.account_id)
         .fetch_optional(&state.db)
@@ -303,7 +319,14 @@ async fn summary(state: &AppState, id: &InfluencerId) -> ApiResult<(InfluencerSu
         .ok_or_else(|| ApiError::not_found(format!("influencer {id}")))?;
     use sqlx::Row;
     let summary = <InfluencerSummary as sqlx::FromRow<_>>::from_row(&row)?.with_id();
-    Ok((summary, row.try_get("metrics")?, row.try_get("scores")?, row.try_get("score_formula")?))
+    let details = Details {
+        metrics: row.try_get("metrics")?,
+        scores: row.try_get("scores")?,
+        score_formula: row.try_get("score_formula")?,
+        sentiment: row.try_get("sentiment")?,
+        forecast: row.try_get("forecast")?,
+    };
+    Ok((summary, details))
 }
 
 fn band(value: f64, b: &Benchmark) -> Option<&'static str> {
@@ -312,8 +335,9 @@ fn band(value: f64, b: &Benchmark) -> Option<&'static str> {
 }
 
 async fn profile_of(state: &AppState, id: &InfluencerId) -> ApiResult<Profile> {
-    let (influencer, metrics, scores, score_formula) = summary(state, id).await?;
-    let score = score_formula.and_then(|f| scores.get(&f).cloned()).unwrap_or(Value::Null);
+    let (influencer, details) = summary(state, id).await?;
+    let score = details.score();
+    let Details { metrics, scores, sentiment, forecast, .. } = details;
     // The cohort the score compared the creator with (widened when the exact one was small);
     // without a score yet, the exact cohort.
     let cohort = ["cohort_widened_to", "cohort"].iter().find_map(|k| score.get(*k).and_then(Value::as_str).map(str::to_owned)).unwrap_or_else(|| {
@@ -337,7 +361,7 @@ async fn profile_of(state: &AppState, id: &InfluencerId) -> ApiResult<Profile> {
         })
         .collect();
     let flags = flags_of(state, id).await?;
-    Ok(Profile { influencer, metrics, score, scores, benchmarks, flags, sentiment: None, forecast: None })
+    Ok(Profile { influencer, metrics, score, scores, benchmarks, flags, sentiment, forecast })
 }
 
 async fn flags_of(state: &AppState, id: &InfluencerId) -> ApiResult<Vec<Flag>> {
@@ -462,6 +486,10 @@ pub struct Post {
     /// (likes + comments + shares + saves) / followers at publication.
     pub er_followers: Option<f64>,
     pub er_views: Option<f64>,
+    /// Sentiment of the post's comments (counts per label, sample size, and net sentiment,
+    /// null under 30 comments), once the model has scored them.
+    #[schema(value_type = Option<Object>)]
+    pub sentiment: Option<Value>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -484,7 +512,7 @@ async fn posts_of(state: &AppState, id: &InfluencerId, query: &PostsQuery) -> Ap
         .transpose()?;
     let (after_time, after_post) = after.map_or((None, None), |(t, p)| (Some(t), Some(p)));
     let mut items = sqlx::query_as::<_, Post>(
-        "SELECT post_id, media_type, published_at, caption, permalink, is_sponsored, likes, comments, shares, saves, views, er_followers, er_views
+        "SELECT post_id, media_type, published_at, caption, permalink, is_sponsored, likes, comments, shares, saves, views, er_followers, er_views, sentiment
          FROM serving.posts WHERE platform = $1 AND account_id = $2 AND ($3::timestamptz IS NULL OR (published_at, post_id) < ($3, $4))
          ORDER BY published_at DESC, post_id DESC LIMIT $5",
     )
@@ -545,11 +573,11 @@ const COMPARED_METRICS: [&str; 8] = ["followers", "er_followers_median", "er_vie
 async fn compare_of(state: &AppState, ids: &[InfluencerId]) -> ApiResult<Comparison> {
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {
-        let (influencer, metrics, scores, score_formula) = summary(state, id).await?;
+        let (influencer, details) = summary(state, id).await?;
         // `summary` has just proved the influencer exists.
         let history = daily_points(state, id, &HistoryQuery { from: None, to: None }).await?;
         let history = history[history.len().saturating_sub(90)..].to_vec();
-        items.push(Compared { score: score_formula.and_then(|f| scores.get(&f).cloned()).unwrap_or(Value::Null), influencer, metrics, history });
+        items.push(Compared { score: details.score(), influencer, metrics: details.metrics, history });
     }
     let mut best = serde_json::Map::new();
     for metric in COMPARED_METRICS.iter().copied().chain(["score"]) {

@@ -152,7 +152,16 @@ export interface Post {
   views: number | null;
   er_followers: number | null;
   er_views: number | null;
-  sentiment?: number | null;
+  /** Comment sentiment of the post; net sentiment only from 30 comments up. */
+  sentiment?: PostSentiment | null;
+}
+
+export interface PostSentiment {
+  positive: number;
+  neutral: number;
+  negative: number;
+  sample_size: number;
+  net_sentiment: number | null;
 }
 
 export interface PostsPage {

@@ -130,7 +130,7 @@ type PostSort = (typeof POST_SORTS)[number];
           <section class="card" aria-labelledby="sentiment-title">
             <h2 id="sentiment-title">{{ 'profile.sentiment' | t }}</h2>
             @if (p.sentiment; as s) {
-              <div class="split" role="img" [attr.aria-label]="sentimentLabel()">
+              <div class="split" role="img" data-test="sentiment-split" [attr.aria-label]="sentimentLabel()">
                 <span class="neg" [style.flex]="s.negative"></span><span class="neu" [style.flex]="s.neutral"></span><span class="pos" [style.flex]="s.positive"></span>
               </div>
               <p>{{ sentimentLabel() }}</p>
@@ -225,7 +225,10 @@ type PostSort = (typeof POST_SORTS)[number];
                     <td class="num"><an-metric metric="er_followers_full" [value]="post.er_followers" /></td>
                     <td class="num"><an-metric metric="er_views" [value]="post.er_views" /></td>
                     <td>{{ i18n.tOr('media.' + post.media_type, post.media_type) }}</td>
-                    <td>@if (post.sentiment === null || post.sentiment === undefined) { — } @else { <an-metric metric="net_sentiment" [value]="post.sentiment" /> }</td>
+                    <td>@if (post.sentiment; as s) {
+                      @if (s.net_sentiment !== null) { <an-metric metric="net_sentiment" [value]="s.net_sentiment" /> }
+                      @else { <span class="small" [title]="'post.sentimentTooFew' | t">{{ 'post.sentimentCounts' | t: { pos: s.positive, neu: s.neutral, neg: s.negative } }}</span> }
+                    } @else { — }</td>
                   </tr>
                 } @empty {
                   <tr><td colspan="8" class="muted">{{ 'profile.noPosts' | t }}</td></tr>
