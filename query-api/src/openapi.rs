@@ -70,6 +70,10 @@ impl Modify for Security {
                     responses.entry("429".into()).or_insert_with(|| RefOr::T(problem("Too Many Requests: the caller's plan limit; see Retry-After")));
                 }
                 responses.entry("503".into()).or_insert_with(|| RefOr::T(problem("Service Unavailable: the database is unreachable")));
+                // A body that is not `application/json` is refused before the handler runs.
+                if operation.request_body.is_some() {
+                    responses.entry("415".into()).or_insert_with(|| RefOr::T(problem("Unsupported Media Type: the body must be application/json")));
+                }
             }
         }
     }

@@ -162,5 +162,11 @@ async fn every_operation_answers_as_documented() {
         check(&doc, &json!({"$ref": "#/components/schemas/Problem"}), &problem, "problem", &mut problems);
         assert!(problems.is_empty(), "{problems:?}");
     }
+    // Every operation that takes a body says what a body of another type gets, and gets it.
+    for (name, template) in operations.iter().filter(|(name, template)| !doc["paths"][template][name]["requestBody"].is_null()) {
+        assert!(!doc["paths"][template][name]["responses"]["415"].is_null(), "{name} {template}: 415 is not documented");
+    }
+    let response = api.client.post(format!("{}/v1/auth/login", api.base)).header("content-type", "text/plain").body("owner").send().await.unwrap();
+    assert_eq!((response.status(), response.headers()["content-type"].to_str().unwrap()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "application/problem+json"));
     api.stop().await;
 }
