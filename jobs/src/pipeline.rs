@@ -246,6 +246,7 @@ impl Pipeline {
             influencers: render(PUBLISH, include_str!("../../sql/publish/influencers.sql"), &parameters)?,
             posts: render(PUBLISH, include_str!("../../sql/publish/posts.sql"), &parameters)?,
             sentiment_trend: render(PUBLISH, include_str!("../../sql/publish/sentiment_trend.sql"), &parameters)?,
+            sentiment_model: sql_string(&self.models.sentiment_id()),
         };
         let snapshot = publish::snapshot(&session, &daily_changes, &sql, as_of).await?;
         let mut published = publish::write(ledger.pool(), &snapshot, run_id, as_of, &input_versions).await?;

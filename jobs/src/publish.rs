@@ -90,6 +90,8 @@ pub(crate) struct PublishSql {
     pub influencers: String,
     pub posts: String,
     pub sentiment_trend: String,
+    /// The sentiment model in use, as an SQL literal.
+    pub sentiment_model: String,
 }
 
 /// Reads what to publish: `influencers`, `posts` and the sentiment trend from sql/publish, the
@@ -118,9 +120,19 @@ pub(crate) async fn snapshot(session: &LakeSession, daily_changes: &LakeSession,
         .into_iter()
         .map(|r| ((field(&r, "platform"), field(&r, "post_id")), r))
         .collect();
+    let captions: BTreeMap<(String, String), Row> = rows(session, &format!("SELECT platform, comment_id AS post_id, label, probability, language FROM gold.comment_sentiment WHERE source = 'caption' AND model_version = {}", sql.sentiment_model))
+        .await?
+        .into_iter()
+        .map(|r| ((field(&r, "platform"), field(&r, "post_id")), r))
+        .collect();
     for post in &mut posts {
-        let counts = post_sentiment.get(&(field(post, "platform"), field(post, "post_id"))).map(sentiment_counts);
-        post.insert("sentiment".into(), counts.unwrap_or(Value::Null));
+        let k = (field(post, "platform"), field(post, "post_id"));
+        let mut sentiment = post_sentiment.get(&k).map(sentiment_counts);
+        if let Some(caption) = captions.get(&k) {
+            let caption = serde_json::json!({"label": caption["label"], "probability": caption["probability"], "language": caption["language"]});
+            sentiment.get_or_insert_with(|| serde_json::json!({}))["caption"] = caption;
+        }
+        post.insert("sentiment".into(), sentiment.unwrap_or(Value::Null));
     }
     Ok(Snapshot {
         influencers,

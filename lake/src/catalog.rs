@@ -487,9 +487,10 @@ static CATALOGUE: LazyLock<Vec<TableDef>> = LazyLock::new(|| {
             req("detected_at", timestamp(), "When the pipeline raised it"),
             req("run_id", utf8(), "Pipeline run that wrote the row"),
         ]),
-        table(Gold, "comment_sentiment", "Sentiment of each comment, as scored by a model version.", &["platform"], &["platform", "comment_id", "model_version"], vec![
+        table(Gold, "comment_sentiment", "Sentiment of each comment and each post caption, as scored by a model version.", &["platform"], &["platform", "source", "comment_id", "model_version"], vec![
             req("platform", utf8(), "instagram, facebook or tiktok"),
-            req("comment_id", utf8(), "Comment scored"),
+            req("source", utf8(), "comment, or caption (of the post; comment_id is then the post id)"),
+            req("comment_id", utf8(), "Comment scored (the post for a caption)"),
             req("post_id", utf8(), "Post commented on"),
             req("account_id", utf8(), "Author of the post"),
             req("label", utf8(), "negative, neutral or positive"),

@@ -1,11 +1,11 @@
--- gold.sentiment: comment sentiment per post and per influencer over the 90 days up to
+-- gold.sentiment: comment sentiment (captions are not comments) per post and per influencer over the 90 days up to
 -- ${as_of_date}, as scored by ${sentiment_model}: counts per label and net sentiment =
 -- (positive − negative) ÷ total, which is null (insufficient_comments) under 30 comments.
 WITH scored AS (
     SELECT s.platform, s.account_id, s.post_id, s.label
     FROM gold.comment_sentiment s
     JOIN silver.comments c ON c.platform = s.platform AND c.comment_id = s.comment_id
-    WHERE s.model_version = ${sentiment_model}
+    WHERE s.model_version = ${sentiment_model} AND s.source = 'comment'
       AND CAST(c.published_at AS DATE) <= ${as_of_date}
       AND CAST(CAST(c.published_at AS DATE) AS INT) > CAST(${as_of_date} AS INT) - 90
 ),

@@ -6,7 +6,7 @@ SELECT s.platform, s.account_id,
        CAST(COUNT(*) FILTER (WHERE s.label = 'positive') - COUNT(*) FILTER (WHERE s.label = 'negative') AS DOUBLE) / COUNT(*) AS net_sentiment
 FROM gold.comment_sentiment s
 JOIN silver.comments c ON c.platform = s.platform AND c.comment_id = s.comment_id
-WHERE s.model_version = ${sentiment_model}
+WHERE s.model_version = ${sentiment_model} AND s.source = 'comment'
   AND CAST(c.published_at AS DATE) <= ${as_of_date}
   AND CAST(CAST(c.published_at AS DATE) AS INT) > CAST(${as_of_date} AS INT) - 90
 GROUP BY s.platform, s.account_id, CAST(date_trunc('week', c.published_at) AS DATE)

@@ -157,6 +157,7 @@ try {
     const split = await page.locator('[data-test=sentiment-split]').getAttribute('aria-label');
     assert.match(split, /\d+% positivos/);
     assert.equal(await drawnPoints(page, 'sentiment'), shown.sentiment.trend.length, 'one drawn point per week of comments');
+    await page.locator('[data-test=posts] [data-test=caption-sentiment]').first().waitFor();
     assert.equal(await drawnPoints(page, 'er'), body.points.filter((p) => p.er_daily !== null).length, 'one drawn ER point per day with posts');
     await page.locator('[data-test=score]').getByRole('rowheader', { name: 'Engajamento' }).waitFor();
     assert.ok((await page.locator('[data-test=posts] tbody tr').count()) > 0, 'posts are listed');

@@ -53,8 +53,12 @@ async fn comments_are_scored_and_followers_forecast_then_published() {
             }
         }
     }
-    let scored = rows(&pipeline, "SELECT comment_id, label, language, model_version, p_negative + p_neutral + p_positive AS p FROM gold.comment_sentiment").await;
+    let scored = rows(&pipeline, "SELECT comment_id, label, language, model_version, p_negative + p_neutral + p_positive AS p FROM gold.comment_sentiment WHERE source = 'comment'").await;
     assert_eq!(scored.len() as u64, count(&lake, "silver.comments").await, "every comment scored once");
+    let captions = rows(&pipeline, "SELECT (SELECT count(*) FROM gold.comment_sentiment WHERE source = 'caption') AS scored,
+        (SELECT count(*) FROM silver.posts WHERE caption IS NOT NULL AND trim(caption) <> '') AS posts").await;
+    assert!(captions[0]["scored"].as_i64().unwrap() > 0);
+    assert_eq!(captions[0]["scored"], captions[0]["posts"], "every caption scored once");
     let (mut right, mut lang_right, mut with_lang) = (0, 0, 0);
     for row in &scored {
         let (label, lang) = truth[row["comment_id"].as_str().unwrap()];
@@ -124,7 +128,9 @@ async fn comments_are_scored_and_followers_forecast_then_published() {
         assert_eq!(forecast["fallback"], if forecast_for[account]["model"] == "drift" { Value::from("drift") } else { Value::Null });
         assert!(forecast["model_version"].as_str().unwrap().starts_with("forecast@"));
     }
-    let posts: i64 = sqlx::query_scalar("SELECT count(*) FROM serving.posts WHERE sentiment IS NOT NULL").fetch_one(pool).await.unwrap();
+    let posts: i64 = sqlx::query_scalar("SELECT count(*) FROM serving.posts WHERE sentiment->>'sample_size' IS NOT NULL").fetch_one(pool).await.unwrap();
     assert!(posts > 0);
+    let captions: i64 = sqlx::query_scalar("SELECT count(*) FROM serving.posts WHERE sentiment->'caption'->>'label' IN ('negative', 'neutral', 'positive')").fetch_one(pool).await.unwrap();
+    assert!(captions > 0, "caption sentiment published with the posts");
     db.drop_now().await;
 }

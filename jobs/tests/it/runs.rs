@@ -43,11 +43,11 @@ async fn incremental_runs_read_only_new_bronze_and_match_a_full_rebuild() {
         assert_eq!((report.step, report.rows_in), (report.step, landed), "a silver step read more than the new bronze rows");
     }
     assert!(incremental.iter().all(|r| r.status == StepStatus::Succeeded), "{incremental:#?}");
-    // Comments are scored once: the model reads only the comments silver gained.
+    // Comments and captions are scored once: the model reads only what silver gained.
     let scored = |runs: &[analisa_jobs::StepReport]| runs.iter().find(|r| r.step == "gold.comment_sentiment").map(|r| r.rows_in).unwrap();
-    let comments = count(&lake, "silver.comments").await;
+    let texts = count(&lake, "silver.comments").await + count(&lake, "silver.posts").await;
     assert!(scored(&first) > 0 && scored(&incremental) > 0);
-    assert_eq!(scored(&first) + scored(&incremental), comments, "every comment scored exactly once");
+    assert_eq!(scored(&first) + scored(&incremental), texts, "every comment and post read exactly once");
     let after_incremental = gold(&lake).await;
     assert!(after_incremental["gold.influencer_metrics"].len() > before["gold.influencer_metrics"].len());
 

@@ -156,12 +156,14 @@ export interface Post {
   sentiment?: PostSentiment | null;
 }
 
+/** Counts come with comments in the last 90 days; the caption's label when it has one. */
 export interface PostSentiment {
-  positive: number;
-  neutral: number;
-  negative: number;
-  sample_size: number;
-  net_sentiment: number | null;
+  positive?: number;
+  neutral?: number;
+  negative?: number;
+  sample_size?: number;
+  net_sentiment?: number | null;
+  caption?: { label: 'negative' | 'neutral' | 'positive'; probability: number; language: string };
 }
 
 export interface PostsPage {

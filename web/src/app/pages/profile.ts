@@ -226,8 +226,9 @@ type PostSort = (typeof POST_SORTS)[number];
                     <td class="num"><an-metric metric="er_views" [value]="post.er_views" /></td>
                     <td>{{ i18n.tOr('media.' + post.media_type, post.media_type) }}</td>
                     <td>@if (post.sentiment; as s) {
-                      @if (s.net_sentiment !== null) { <an-metric metric="net_sentiment" [value]="s.net_sentiment" /> }
-                      @else { <span class="small" [title]="'post.sentimentTooFew' | t">{{ 'post.sentimentCounts' | t: { pos: s.positive, neu: s.neutral, neg: s.negative } }}</span> }
+                      @if (s.net_sentiment !== null && s.net_sentiment !== undefined) { <an-metric metric="net_sentiment" [value]="s.net_sentiment" /> }
+                      @else if (s.sample_size) { <span class="small" [title]="'post.sentimentTooFew' | t">{{ 'post.sentimentCounts' | t: { pos: s.positive, neu: s.neutral, neg: s.negative } }}</span> }
+                      @if (s.caption; as c) { <span class="badge" data-test="caption-sentiment">{{ 'post.caption' | t }}: {{ 'label.' + c.label | t }}</span> }
                     } @else { — }</td>
                   </tr>
                 } @empty {
