@@ -227,7 +227,7 @@ type PostSort = (typeof POST_SORTS)[number];
                     <td>{{ i18n.tOr('media.' + post.media_type, post.media_type) }}</td>
                     <td>@if (post.sentiment; as s) {
                       @if (s.net_sentiment !== null && s.net_sentiment !== undefined) { <an-metric metric="net_sentiment" [value]="s.net_sentiment" /> }
-                      @else if (s.sample_size) { <span class="small" [title]="'post.sentimentTooFew' | t">{{ 'post.sentimentCounts' | t: { pos: s.positive, neu: s.neutral, neg: s.negative } }}</span> }
+                      @else if (s.sample_size) { <span class="small" [title]="'post.sentimentTooFew' | t">{{ 'post.sentimentCounts' | t: { pos: s.positive ?? 0, neu: s.neutral ?? 0, neg: s.negative ?? 0 } }}</span> }
                       @if (s.caption; as c) { <span class="badge" data-test="caption-sentiment">{{ 'post.caption' | t }}: {{ 'label.' + c.label | t }}</span> }
                     } @else { — }</td>
                   </tr>
