@@ -4,7 +4,7 @@
 //! set (`ml/data/`, CC0, built into the binary).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -102,10 +102,6 @@ pub struct DataDir(PathBuf);
 impl DataDir {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self(path.into())
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
     }
 
     fn read(&self, relative: &str) -> Result<String> {
@@ -224,15 +220,6 @@ pub fn fingerprint(examples: &[Example], lexicons: &Lexicons) -> String {
         hasher.update(v.to_le_bytes());
     }
     hex::encode(hasher.finalize())
-}
-
-/// Counts per (language, domain) and label: for the evaluation report.
-pub fn counts(examples: &[Example], split: Split) -> HashMap<(Lang, String), [usize; 3]> {
-    let mut out: HashMap<(Lang, String), [usize; 3]> = HashMap::new();
-    for e in examples.iter().filter(|e| e.split == split) {
-        out.entry((e.lang, e.domain.clone())).or_default()[e.label as usize] += 1;
-    }
-    out
 }
 
 #[cfg(test)]

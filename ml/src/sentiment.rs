@@ -156,15 +156,18 @@ impl Classifier {
         let features: Vec<Features> = texts.iter().map(|t| self.lexicons.features(t.as_ref(), self.shape.buckets)).collect();
         let mut out = Vec::with_capacity(texts.len());
         for chunk in features.chunks(SCORE_BATCH) {
-            let refs: Vec<&Features> = chunk.iter().collect();
-            let probabilities = softmax(self.net.forward(&Batch::new(&refs, &self.device)), 1);
-            let values: Vec<f32> = probabilities.into_data().try_to_vec::<f32>().expect("f32 probabilities");
+            let values = self.probabilities(&chunk.iter().collect::<Vec<_>>());
             for (f, p) in chunk.iter().zip(values.chunks(3)) {
                 let label = Label::ALL[argmax(p)];
                 out.push(Prediction { label, p_negative: p[0], p_neutral: p[1], p_positive: p[2], lang: f.lang });
             }
         }
         out
+    }
+
+    /// Class probabilities of one batch, three per text.
+    fn probabilities(&self, features: &[&Features]) -> Vec<f32> {
+        softmax(self.net.forward(&Batch::new(features, &self.device)), 1).into_data().try_to_vec::<f32>().expect("f32 probabilities")
     }
 }
 
@@ -265,8 +268,7 @@ fn dev_score(classifier: &Classifier, dev: &[(Features, Label, (Lang, bool))]) -
         }
         let mut matrix = Classification::default();
         for chunk in part.chunks(SCORE_BATCH) {
-            let refs: Vec<&Features> = chunk.iter().map(|d| &d.0).collect();
-            let p: Vec<f32> = softmax(classifier.net.forward(&Batch::new(&refs, &classifier.device)), 1).into_data().try_to_vec::<f32>().expect("f32");
+            let p = classifier.probabilities(&chunk.iter().map(|d| &d.0).collect::<Vec<_>>());
             for (d, row) in chunk.iter().zip(p.chunks(3)) {
                 matrix.add(d.1, Label::ALL[argmax(row)]);
             }

@@ -22,8 +22,6 @@ pub enum Lang {
 }
 
 impl Lang {
-    pub const ALL: [Lang; 3] = [Lang::Pt, Lang::En, Lang::Other];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Lang::Pt => "pt",
@@ -336,12 +334,11 @@ impl Lexicons {
         let lang = detect_language(text, &tokens, &self.language);
         let mut ids = Vec::with_capacity(MAX_FEATURES);
         let slot = |kind: u8, s: &str| 1 + (hash(kind, s) % (buckets as u64 - 1)) as u32;
-        let lexicon_words = |t: &Token| t.norm.clone();
         for (i, token) in tokens.iter().enumerate() {
             if ids.len() + 4 > MAX_FEATURES {
                 break;
             }
-            let word = lexicon_words(token);
+            let word = &token.norm;
             ids.push(slot(1, &word));
             if let Some(next) = tokens.get(i + 1) {
                 ids.push(slot(2, &format!("{word} {}", next.norm)));
