@@ -57,7 +57,7 @@ async fn python_deltalake_reads_what_the_lake_wrote() {
     lake.append(posts, vec![posts_batch()]).await.unwrap();
 
     let script = r#"
-import json, sys
+import json, os, sys
 from deltalake import DeltaTable
 t = DeltaTable(sys.argv[1])
 rows = sorted(t.to_pyarrow_table().to_pylist(), key=lambda r: r["post_id"])
@@ -65,6 +65,11 @@ for r in rows:
     r["published_at"] = r["published_at"].isoformat()
     r["updated_at"] = r["updated_at"].isoformat()
 print(json.dumps({"version": t.version(), "partitions": t.metadata().partition_columns, "rows": rows}, ensure_ascii=False, sort_keys=True))
+sys.stdout.flush()
+# deltalake's runtime threads and pyarrow's can race at interpreter teardown and abort
+# ("terminate called without an active exception", delta-rs issue 2184); the answer is out,
+# so leave without the teardown.
+os._exit(0)
 "#;
     let table_dir = dir.path().join("silver/posts");
     let output = Command::new(&python).arg("-c").arg(script).arg(&table_dir).output().expect("python runs");
