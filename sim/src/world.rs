@@ -268,6 +268,9 @@ pub struct Timeline {
 }
 
 /// Tier by followers, as in metrics.md.
+/// Day-to-day persistence of a creator's growth phase (a half-life of about a month).
+const GROWTH_MEMORY: f64 = 0.98;
+
 pub fn tier(followers: i64) -> &'static str {
     match followers {
         f if f < 1_000 => "emerging",
@@ -453,13 +456,21 @@ impl WorldSpec {
         let mut viral_boost = [0f64; 3];
         let comment_ratio = rng.range_f64(0.012, 0.05);
         let pinned_slots = rng.range(0, 3);
+        // Growth comes in phases, as real creators have spurts and lulls: the daily rate wanders
+        // around the long-run rate with a month-scale memory, and a viral post starts a spurt.
+        // Its own random stream leaves every other draw (and so the posts) as they were.
+        let mut phases = self.rng("growth", account.index as u64);
+        let phase_sd = 0.8 * (daily_growth.abs() + 0.0004);
+        let mut phase = phase_sd * phases.normal();
         for d in 0..days {
             let date = start + Duration::days(d as i64);
             let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
-            // Organic gain: trend, weekly seasonality, noise.
+            phase = GROWTH_MEMORY * phase + phase_sd * (1.0 - GROWTH_MEMORY * GROWTH_MEMORY).sqrt() * phases.normal();
+            // Organic gain: trend in its current phase, weekly seasonality, and the noise of
+            // follows and unfollows (over-dispersed counts, so about √followers).
             let seasonal = if weekend { 1.15 } else { 0.94 };
-            let trend = followers * daily_growth * seasonal;
-            let noise = rng.normal() * (followers.sqrt() * 0.8 + followers * 0.0008);
+            let trend = followers * (daily_growth + phase) * seasonal;
+            let noise = rng.normal() * (followers.sqrt() * 0.12 + followers * 0.0003);
             followers = (followers + trend + noise + viral_boost[0] + adjustments[d]).max(50.0);
             if account.fraud.comment_pod && d == 0 {
                 events.push(Event { date, kind: "comment_pod", magnitude: 1 });
@@ -479,6 +490,7 @@ impl WorldSpec {
                 if post.viral {
                     // A strong post brings followers over the next two days: explained growth.
                     let gained = followers * rng.range_f64(0.01, 0.05);
+                    phase += 0.5 * phase_sd;
                     viral_boost[1] += gained * 0.6;
                     viral_boost[2] += gained * 0.4;
                     events.push(Event { date, kind: "viral_post", magnitude: gained.round() as i64 });
