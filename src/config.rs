@@ -75,11 +75,13 @@ pub struct IngestConfig {
     pub webhook_verify_token: Option<SecretString>,
     /// 32 random bytes in base64 that seal OAuth tokens at rest (AES-256-GCM).
     pub token_key: Option<SecretString>,
+    /// When tracked and campaign accounts are enqueued (`analisa ingest schedule`).
+    pub freshness: analisa_ingest::freshness::FreshnessConfig,
 }
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        Self { budgets: analisa_ingest::Budgets::default(), redis_prefix: "analisa".into(), webhook_verify_token: None, token_key: None }
+        Self { budgets: analisa_ingest::Budgets::default(), redis_prefix: "analisa".into(), webhook_verify_token: None, token_key: None, freshness: Default::default() }
     }
 }
 

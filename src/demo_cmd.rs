@@ -1,12 +1,13 @@
 //! `analisa demo`: the whole product on one machine in one command. A simulated world is served
 //! by the fake platform servers, collected by the real connectors (a daily tracking history,
 //! then one full collection), run through the pipeline, published, and served with a demo
-//! organisation and login.
+//! organisation and login; the simulated platforms stay up for connecting accounts.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use analisa_ingest::oauth::{Connections, TokenCipher};
 use analisa_ingest::{Clock, PlatformsConfig, RetryPolicy, RunOptions, Scope, Target};
 use analisa_jobs::{CacheBus, Formulas, Ledger, Pipeline, StepStatus, select};
 use analisa_lake::{Lake, LakeConfig};
@@ -113,7 +114,6 @@ pub async fn run(args: DemoArgs, config: &AppConfig) -> anyhow::Result<()> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    sim.stop().await;
 
     step("preparing the database");
     let db = crate::database::recreate(&args.database_url).await?;
@@ -153,7 +153,14 @@ pub async fn run(args: DemoArgs, config: &AppConfig) -> anyhow::Result<()> {
         Some(_) => format!("http://{}/", args.listen),
         None => "not built (scripts/demo builds web/ with npm)".to_owned(),
     };
-    let api = analisa_query_api::Api::new(db, config.redis.url.expose_secret(), &config.ingest.redis_prefix, Some(lake), api_config)?;
+    // The simulated platforms stay up while the demo serves, so that accounts can be connected
+    // from the dashboard's Settings through their real OAuth flow.
+    let cipher = match &config.ingest.token_key {
+        Some(key) => TokenCipher::from_base64(key)?,
+        None => TokenCipher::generate(),
+    };
+    let connections = Connections::new(db.clone(), cipher, platforms);
+    let api = analisa_query_api::Api::new(db, config.redis.url.expose_secret(), &config.ingest.redis_prefix, Some(lake), api_config)?.with_connections(connections);
     let influencers: i64 = sqlx::query_scalar("SELECT count(*) FROM serving.influencers").fetch_one(ledger.pool()).await?;
     println!();
     println!("Analisa demo ready in {:.0} s: {influencers} influencers published", started.elapsed().as_secs_f64());
@@ -163,10 +170,9 @@ pub async fn run(args: DemoArgs, config: &AppConfig) -> anyhow::Result<()> {
     println!("  login    {DEMO_EMAIL}");
     println!("  password {password}");
     println!("  e.g.     curl -s -X POST http://{}/v1/auth/login -H 'content-type: application/json' -d '{{\"email\":\"{DEMO_EMAIL}\",\"password\":\"{password}\"}}'", args.listen);
-    if args.no_serve {
-        return Ok(());
-    }
-    crate::serve_cmd::listen_and_serve(&api, args.listen, args.flight_sql_listen).await
+    let served = if args.no_serve { Ok(()) } else { crate::serve_cmd::listen_and_serve(&api, args.listen, args.flight_sql_listen).await };
+    sim.stop().await;
+    served
 }
 
 

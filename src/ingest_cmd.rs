@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use std::time::Duration;
 
+use analisa_ingest::freshness::Freshness;
 use analisa_ingest::{Governor, Platform, Queue, QueueConfig, RunOptions, Scope, Target, Task, WorkerOptions, load_targets, run, work};
 use secrecy::ExposeSecret;
 use analisa_lake::Lake;
@@ -30,11 +31,26 @@ fn parse_platform(text: &str) -> anyhow::Result<Platform> {
     serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|_| anyhow::anyhow!("unknown platform `{text}` (instagram, facebook, tiktok, tiktok_business, ga4)"))
 }
 
-async fn connections(config: &AppConfig) -> anyhow::Result<analisa_ingest::oauth::Connections> {
-    let key = config.ingest.token_key.as_ref().ok_or_else(|| anyhow::anyhow!("connecting accounts needs ingest.token_key (32 random bytes in base64)"))?;
+/// The store of connected accounts and their sealed tokens, when `ingest.token_key` is set.
+pub fn connection_store(config: &AppConfig, pool: sqlx::PgPool) -> anyhow::Result<Option<analisa_ingest::oauth::Connections>> {
+    let Some(key) = config.ingest.token_key.as_ref() else { return Ok(None) };
     let cipher = analisa_ingest::oauth::TokenCipher::from_base64(key)?;
+    Ok(Some(analisa_ingest::oauth::Connections::new(pool, cipher, config.platforms.clone())))
+}
+
+/// The connection store for collections, when `ingest.token_key` is set: stored tokens of
+/// connected accounts are used over the accounts file's.
+async fn collection_connections(config: &AppConfig) -> anyhow::Result<Option<std::sync::Arc<analisa_ingest::oauth::Connections>>> {
+    if config.ingest.token_key.is_none() {
+        return Ok(None);
+    }
     let pool = crate::database::connect(config).await?;
-    Ok(analisa_ingest::oauth::Connections::new(pool, cipher, config.platforms.clone()))
+    Ok(connection_store(config, pool)?.map(std::sync::Arc::new))
+}
+
+async fn connections(config: &AppConfig) -> anyhow::Result<analisa_ingest::oauth::Connections> {
+    let pool = crate::database::connect(config).await?;
+    connection_store(config, pool)?.ok_or_else(|| anyhow::anyhow!("connecting accounts needs ingest.token_key (32 random bytes in base64)"))
 }
 
 impl Selection {
@@ -80,6 +96,10 @@ pub enum IngestCommand {
         #[arg(long, value_enum, default_value = "full")]
         scope: ScopeArg,
     },
+    /// Keep accounts fresh until stopped: enqueue the organisations' tracked accounts daily and
+    /// running campaigns' accounts hourly (`[ingest.freshness]`). Any number may run: each
+    /// occurrence is enqueued once.
+    Schedule,
     /// Receive Meta and TikTok webhooks: verify, land in bronze, enqueue a targeted refresh.
     Webhooks {
         #[arg(long, default_value = "127.0.0.1:8090")]
@@ -146,6 +166,14 @@ pub async fn run_command(command: IngestCommand, config: &AppConfig) -> anyhow::
             let queue = Queue::connect(config.redis.url.expose_secret(), config.ingest.queue()).await?;
             println!("enqueued {} task(s)", queue.enqueue(&tasks).await?);
         }
+        IngestCommand::Schedule => {
+            let freshness = Freshness::parse(&config.ingest.freshness)?;
+            let pool = crate::database::connect(config).await?;
+            let queue = Queue::connect(config.redis.url.expose_secret(), config.ingest.queue()).await?;
+            let scheduler = format!("{}-{}", std::env::var("HOSTNAME").unwrap_or_else(|_| "scheduler".into()), std::process::id());
+            eprintln!("enqueuing tracked accounts ({}) and campaign accounts ({}); stop with Ctrl-C", config.ingest.freshness.tracked, config.ingest.freshness.campaigns);
+            analisa_ingest::freshness::run_schedules(pool, queue, freshness, scheduler, crate::sim_cmd::shutdown_signal()).await?;
+        }
         IngestCommand::Webhooks { listen } => {
             let secret = |platform: &analisa_ingest::PlatformConfig, what: &str| {
                 platform.client_secret.clone().ok_or_else(|| anyhow::anyhow!("webhooks need {what}"))
@@ -168,7 +196,7 @@ pub async fn run_command(command: IngestCommand, config: &AppConfig) -> anyhow::
             println!("{url}");
         }
         IngestCommand::Callback { platform, state, code } => {
-            let connection = connections(config).await?.complete(parse_platform(&platform)?, &state, &code).await?;
+            let connection = connections(config).await?.complete(parse_platform(&platform)?, &state, &code, None).await?;
             println!("connected {} account {} ({})", connection.platform, connection.account_id, connection.status);
         }
         IngestCommand::Status { json } => {
@@ -193,7 +221,7 @@ pub async fn run_command(command: IngestCommand, config: &AppConfig) -> anyhow::
             lake.init().await?;
             let governor = Governor::connect(config.redis.url.expose_secret(), config.ingest.budgets, &config.ingest.governor_prefix()).await?;
             let bar = ProgressBar::new(targets.len() as u64).with_style(ProgressStyle::with_template("{spinner} collecting [{bar:40}] {pos}/{len} accounts ({elapsed})").expect("valid template"));
-            let options = RunOptions { concurrency, governor: Some(governor), scope: scope.into(), ..RunOptions::default() };
+            let options = RunOptions { concurrency, governor: Some(governor), scope: scope.into(), connections: collection_connections(config).await?, ..RunOptions::default() };
             let summary = run(&lake, &config.platforms, targets, options, |done| bar.set_position(done as u64)).await?;
             bar.finish_and_clear();
             let answers: u64 = summary.answers.values().sum();
@@ -224,7 +252,7 @@ pub async fn worker(args: WorkerArgs, config: &AppConfig) -> anyhow::Result<()> 
     let lake = Lake::open(&config.lake)?;
     lake.init().await?;
     let consumer = args.consumer.unwrap_or_else(|| format!("{}-{}", std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into()), std::process::id()));
-    let options = WorkerOptions { consumer, concurrency: args.concurrency, retry: Default::default(), governor: Some(governor), exit_when_idle: args.exit_when_idle };
+    let options = WorkerOptions { consumer, concurrency: args.concurrency, retry: Default::default(), governor: Some(governor), exit_when_idle: args.exit_when_idle, connections: collection_connections(config).await? };
     let done = work(queue, lake, config.platforms.clone(), targets, options, crate::sim_cmd::shutdown_signal()).await?;
     println!("worker finished {done} task(s)");
     Ok(())

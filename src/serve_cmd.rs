@@ -24,7 +24,12 @@ pub struct ServeArgs {
 pub fn api(config: &AppConfig, db: PgPool) -> anyhow::Result<Api> {
     let lake = Lake::open(&config.lake)?;
     let api_config = analisa_query_api::ApiConfig { report_smtp: config.reports.smtp.clone(), ..config.api.clone() };
-    Ok(Api::new(db, config.redis.url.expose_secret(), &config.ingest.redis_prefix, Some(lake), api_config)?)
+    let connections = crate::ingest_cmd::connection_store(config, db.clone())?;
+    let api = Api::new(db, config.redis.url.expose_secret(), &config.ingest.redis_prefix, Some(lake), api_config)?;
+    Ok(match connections {
+        Some(connections) => api.with_connections(connections),
+        None => api,
+    })
 }
 
 pub async fn serve(args: ServeArgs, config: &AppConfig) -> anyhow::Result<()> {

@@ -11,10 +11,12 @@
 //! - [`Governor`]: budgets per app, token and account shared by every worker through Redis;
 //! - [`webhooks`]: Meta and TikTok receivers that verify signatures on the raw body, land
 //!   the event and ask for a targeted refresh;
-//! - [`raw`] and [`run`]: every answer lands in bronze unchanged, fingerprinted, once.
+//! - [`raw`] and [`run`]: every answer lands in bronze unchanged, fingerprinted, once;
+//! - [`freshness`]: tracked accounts enqueued daily, running campaigns' accounts hourly.
 
 mod collect;
 pub mod fetch;
+pub mod freshness;
 mod governor;
 pub mod oauth;
 mod platforms;

@@ -28,6 +28,8 @@ pub enum OAuthError {
     BadState,
     #[error("{platform} is not set up for OAuth: {what} is missing in [platforms.{platform}]")]
     NotConfigured { platform: Platform, what: &'static str },
+    #[error("{platform} sends users back to {registered} only (platforms.{platform}.redirect_uri)")]
+    RedirectMismatch { platform: Platform, registered: String },
     #[error("{platform} refused the authorisation: {message}")]
     Refused { platform: Platform, message: String },
     #[error("no connection for {platform} account {account}")]
@@ -58,6 +60,11 @@ impl std::fmt::Debug for TokenCipher {
 }
 
 impl TokenCipher {
+    /// A fresh random key, for a store whose tokens need not outlive the process (the demo).
+    pub fn generate() -> Self {
+        Self(Aes256Gcm::new(&Aes256Gcm::generate_key(&mut OsRng)))
+    }
+
     pub fn from_base64(key: &SecretString) -> Result<Self, OAuthError> {
         let bytes = STANDARD.decode(key.expose_secret().trim()).map_err(|e| OAuthError::BadKey(e.to_string()))?;
         if bytes.len() != 32 {
@@ -105,13 +112,20 @@ struct Grant {
 /// Refresh a token when it has less than this left.
 const REFRESH_MARGIN_MINUTES: i64 = 10;
 /// How long an authorisation may take between `begin` and `complete`.
-const STATE_TTL_MINUTES: i64 = 15;
+pub const STATE_TTL_MINUTES: i64 = 15;
 
 pub struct Connections {
     pool: PgPool,
     cipher: TokenCipher,
     platforms: PlatformsConfig,
     http: reqwest::Client,
+}
+
+/// The store holds the cipher and app secrets: nothing of it shows.
+impl std::fmt::Debug for Connections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connections").finish_non_exhaustive()
+    }
 }
 
 fn context(platform: Platform, account: &str) -> String {
@@ -144,6 +158,11 @@ impl Connections {
     /// the connection is for when the platform will not say (a GA4 property id).
     pub async fn begin(&self, platform: Platform, redirect_uri: &Url, org_id: Option<&str>, account_hint: Option<&str>) -> Result<Url, OAuthError> {
         let (config, client_id, _) = self.app(platform)?;
+        if let Some(registered) = &config.redirect_uri
+            && registered != redirect_uri
+        {
+            return Err(OAuthError::RedirectMismatch { platform, registered: registered.to_string() });
+        }
         let state = random_token();
         let pkce = matches!(platform, Platform::Tiktok | Platform::Ga4);
         let verifier = pkce.then(|| format!("{}{}", random_token(), random_token()));
@@ -179,12 +198,16 @@ impl Connections {
         Ok(url)
     }
 
-    /// Finishes an authorisation with the `code` and `state` the platform redirected with.
-    pub async fn complete(&self, platform: Platform, state: &str, code: &str) -> Result<Connection, OAuthError> {
+    /// Finishes an authorisation with the `code` and `state` the platform redirected with; only
+    /// the organisation that began it (or nobody, for one begun without) may finish it.
+    pub async fn complete(&self, platform: Platform, state: &str, code: &str, org_id: Option<&str>) -> Result<Connection, OAuthError> {
         // The state is single-use: taken out as it is checked.
-        let row = sqlx::query("DELETE FROM oauth_states WHERE state = $1 AND platform = $2 AND expires_at > now() RETURNING redirect_uri, code_verifier, account_hint, org_id")
+        let row = sqlx::query(
+            "DELETE FROM oauth_states WHERE state = $1 AND platform = $2 AND org_id IS NOT DISTINCT FROM $3 AND expires_at > now() RETURNING redirect_uri, code_verifier, account_hint, org_id",
+        )
             .bind(state)
             .bind(platform.as_str())
+            .bind(org_id)
             .fetch_optional(&self.pool)
             .await?
             .ok_or(OAuthError::BadState)?;
@@ -375,8 +398,24 @@ impl Connections {
         Ok(())
     }
 
-    /// Revokes the token at the platform (where it offers that) and forgets it here.
+    /// Revokes the token at the platform (where it offers that) and forgets it here. A token
+    /// the platform refuses to revoke is dead already and is forgotten too; an unreachable
+    /// platform leaves the connection as it was, to be tried again.
     pub async fn revoke(&self, platform: Platform, account: &str) -> Result<(), OAuthError> {
+        match self.revoke_at_platform(platform, account).await {
+            Err(OAuthError::Refused { message, .. }) => warn!(%platform, account, %message, "the platform refused the revocation; forgetting the token"),
+            other => other?,
+        }
+        sqlx::query("UPDATE platform_connections SET status = 'revoked', access_token = '\\x'::bytea, refresh_token = NULL, updated_at = now() WHERE platform = $1 AND account_id = $2")
+            .bind(platform.as_str())
+            .bind(account)
+            .execute(&self.pool)
+            .await?;
+        info!(%platform, account, "connection revoked");
+        Ok(())
+    }
+
+    async fn revoke_at_platform(&self, platform: Platform, account: &str) -> Result<(), OAuthError> {
         let token = self.access_token_raw(platform, account).await?;
         let (config, client_id, secret) = self.app(platform)?;
         match platform {
@@ -391,12 +430,6 @@ impl Connections {
             // Meta and Google tokens are dropped here; the user can remove the app on the platform.
             _ => {}
         }
-        sqlx::query("UPDATE platform_connections SET status = 'revoked', access_token = '\\x'::bytea, refresh_token = NULL, updated_at = now() WHERE platform = $1 AND account_id = $2")
-            .bind(platform.as_str())
-            .bind(account)
-            .execute(&self.pool)
-            .await?;
-        info!(%platform, account, "connection revoked");
         Ok(())
     }
 
@@ -432,6 +465,10 @@ fn tiktok_grant(answer: &Value, platform: Platform, account_id: String) -> Resul
 /// The JSON of an answer; OAuth and Graph errors become `Refused` with the platform's words.
 async fn response_json(platform: Platform, response: reqwest::Response) -> Result<Value, OAuthError> {
     let status = response.status();
+    // A failing platform is not a refusal: nothing is concluded about the token.
+    if status.is_server_error() {
+        return Err(OAuthError::Http { platform, message: format!("HTTP {status}") });
+    }
     let value: Value = response.json().await.map_err(|e| OAuthError::http(platform, e))?;
     if status.is_success() && value.get("error").is_none_or(|e| e.is_null() || e["code"] == "ok") {
         return Ok(value);

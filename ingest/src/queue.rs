@@ -18,6 +18,7 @@ use tracing::{Instrument, info, info_span, warn};
 use crate::collect::{Collector, Scope};
 use crate::fetch::{Fetcher, RetryPolicy};
 use crate::governor::Governor;
+use crate::oauth::Connections;
 use crate::platforms::{Platform, PlatformsConfig};
 use crate::run::write_bronze;
 use crate::target::Target;
@@ -189,6 +190,8 @@ pub struct WorkerOptions {
     pub governor: Option<Governor>,
     /// Stop once the queue is empty and nothing is pending (for one-shot runs and tests).
     pub exit_when_idle: bool,
+    /// Stored OAuth connections, whose tokens are used over the accounts file's.
+    pub connections: Option<Arc<Connections>>,
 }
 
 /// Runs a worker until `stop` resolves (or, with `exit_when_idle`, until no work is left).
@@ -196,7 +199,7 @@ pub async fn work(queue: Queue, lake: Lake, platforms: PlatformsConfig, targets:
     let targets: Arc<HashMap<(Platform, String), Target>> = Arc::new(targets.into_iter().map(|t| ((t.platform, t.account_id.clone()), t)).collect());
     let (sink, answers) = mpsc::channel(4_096);
     let writer = tokio::spawn(write_bronze(lake, format!("worker-{}", options.consumer), answers));
-    let collector = Arc::new(Collector::new(Fetcher::new(options.retry, options.governor.clone()), platforms, sink));
+    let collector = Arc::new(Collector::new(Fetcher::new(options.retry, options.governor.clone()), platforms, sink, options.connections.clone()));
     // Reading blocks its connection, so it gets one of its own.
     let mut reader = connect(&queue.url).await?;
     let slots = Arc::new(Semaphore::new(options.concurrency.max(1)));

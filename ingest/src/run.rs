@@ -12,6 +12,7 @@ use tracing::{info, info_span, warn, Instrument};
 use crate::collect::{Collector, Scope};
 use crate::fetch::{Clock, Fetcher, RetryPolicy};
 use crate::governor::Governor;
+use crate::oauth::Connections;
 use crate::platforms::{Platform, PlatformsConfig};
 use crate::raw::{RawAnswer, bronze_table, to_batch};
 use crate::target::Target;
@@ -28,11 +29,13 @@ pub struct RunOptions {
     pub governor: Option<Governor>,
     pub scope: Scope,
     pub clock: Clock,
+    /// Stored OAuth connections, whose tokens are used over the accounts file's.
+    pub connections: Option<Arc<Connections>>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { run_id: format!("ingest-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")), concurrency: 8, retry: RetryPolicy::default(), governor: None, scope: Scope::Full, clock: Clock::System }
+        Self { run_id: format!("ingest-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")), concurrency: 8, retry: RetryPolicy::default(), governor: None, scope: Scope::Full, clock: Clock::System, connections: None }
     }
 }
 
@@ -62,7 +65,7 @@ pub enum IngestError {
 /// Collects `targets` and lands every answer in bronze. `progress` hears of each account done.
 pub async fn run(lake: &Lake, platforms: &PlatformsConfig, targets: Vec<Target>, options: RunOptions, progress: impl Fn(usize) + Send + Sync) -> Result<RunSummary, IngestError> {
     let (sink, answers) = mpsc::channel::<ToBronze>(4_096);
-    let collector = Arc::new(Collector::new(Fetcher::new(options.retry, options.governor.clone()).with_clock(options.clock), platforms.clone(), sink));
+    let collector = Arc::new(Collector::new(Fetcher::new(options.retry, options.governor.clone()).with_clock(options.clock), platforms.clone(), sink, options.connections.clone()));
     let writer = tokio::spawn(write_bronze(lake.clone(), options.run_id.clone(), answers));
     let mut summary = RunSummary { run_id: options.run_id.clone(), accounts: targets.len(), ..RunSummary::default() };
     let mut done = 0;

@@ -32,6 +32,9 @@ pub enum ApiError {
     QueryLimit(String),
     #[error("{detail}")]
     TooManyRequests { detail: String, retry_after_secs: u64 },
+    /// A platform or other upstream service failed or refused.
+    #[error("{0}")]
+    BadGateway(String),
     #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]
@@ -63,6 +66,7 @@ impl ApiError {
             Self::Gone(_) => (StatusCode::GONE, "gone"),
             Self::QueryLimit(_) => (StatusCode::UNPROCESSABLE_ENTITY, "query-limit"),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too-many-requests"),
+            Self::BadGateway(_) => (StatusCode::BAD_GATEWAY, "bad-gateway"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -146,6 +150,21 @@ impl From<crate::sql::SqlError> for ApiError {
             E::Unavailable(_) => Self::Unavailable(error.to_string()),
             E::Internal(cause) => Self::Internal(cause),
             E::Syntax(_) | E::NotReadOnly(_) | E::UnknownTable(_) | E::Plan(_) | E::TimeTravel(_) => Self::BadRequest(error.to_string()),
+        }
+    }
+}
+
+impl From<analisa_ingest::oauth::OAuthError> for ApiError {
+    fn from(error: analisa_ingest::oauth::OAuthError) -> Self {
+        use analisa_ingest::oauth::OAuthError;
+        match error {
+            OAuthError::BadState | OAuthError::RedirectMismatch { .. } => Self::BadRequest(error.to_string()),
+            OAuthError::NotConfigured { .. } => Self::Unavailable(error.to_string()),
+            OAuthError::Refused { .. } | OAuthError::Http { .. } => Self::BadGateway(error.to_string()),
+            OAuthError::NotConnected { .. } => Self::NotFound(error.to_string()),
+            OAuthError::NeedsReauth { .. } => Self::Conflict(error.to_string()),
+            OAuthError::Database(e) => e.into(),
+            OAuthError::BadKey(_) | OAuthError::Unseal => Self::Internal(error.to_string()),
         }
     }
 }

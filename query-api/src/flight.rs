@@ -140,7 +140,7 @@ fn status(error: ApiError) -> Status {
         ApiError::NotAcceptable(m) => Status::invalid_argument(m),
         ApiError::QueryLimit(m) => Status::resource_exhausted(m),
         ApiError::TooManyRequests { detail, .. } => Status::resource_exhausted(detail),
-        ApiError::Unavailable(m) => Status::unavailable(m),
+        ApiError::Unavailable(m) | ApiError::BadGateway(m) => Status::unavailable(m),
         ApiError::Internal(cause) => {
             tracing::error!(%cause, "internal error in Flight SQL");
             Status::internal("an internal error occurred; it has been logged")

@@ -91,13 +91,20 @@ impl Api {
                 config: Arc::new(config),
                 keys: Arc::new(keys),
                 metrics: Arc::default(),
+                connections: None,
             },
         })
     }
 
+    /// Lets organisations connect platform accounts through the API.
+    pub fn with_connections(mut self, connections: analisa_ingest::oauth::Connections) -> Self {
+        self.state.connections = Some(Arc::new(connections));
+        self
+    }
+
     /// Every route, with request ids, tracing, metrics, problem+json errors, compression, CORS.
     pub fn router(&self) -> Router {
-        use routes::{auth as a, influencers as i, lists as l, ops, orgs as o};
+        use routes::{auth as a, connections as c, influencers as i, lists as l, ops, orgs as o};
         let state = self.state.clone();
         let protected = Router::new()
             .route("/v1/auth/logout", post(a::logout))
@@ -111,7 +118,9 @@ impl Api {
             .route("/v1/invitations/accept", post(o::accept))
             .route("/v1/orgs/{org_id}/api-keys", get(o::keys).post(o::create_key))
             .route("/v1/orgs/{org_id}/api-keys/{key_id}", axum::routing::delete(o::revoke_key))
-            .route("/v1/orgs/{org_id}/connections", get(o::connections))
+            .route("/v1/orgs/{org_id}/connections", get(c::list).post(c::begin))
+            .route("/v1/orgs/{org_id}/connections/complete", post(c::complete))
+            .route("/v1/orgs/{org_id}/connections/{connection_id}", axum::routing::delete(c::disconnect))
             .route("/v1/orgs/{org_id}/activity", get(o::activity))
             .route("/v1/orgs/{org_id}/lists", get(l::lists).post(l::create_list))
             .route("/v1/orgs/{org_id}/lists/{list_id}", get(l::get_list).patch(l::rename_list).delete(l::delete_list))

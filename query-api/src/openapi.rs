@@ -7,7 +7,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::PROBLEM_JSON;
-use crate::routes::{auth, influencers, lists, ops, orgs, reports, sql};
+use crate::routes::{auth, connections, influencers, lists, ops, orgs, reports, sql};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,7 +17,8 @@ use crate::routes::{auth, influencers, lists, ops, orgs, reports, sql};
         auth::register, auth::login, auth::refresh, auth::logout, auth::me,
         orgs::create, orgs::get, orgs::update, orgs::delete, orgs::members, orgs::change_role, orgs::remove_member,
         orgs::invite, orgs::invitations, orgs::revoke_invitation, orgs::accept,
-        orgs::create_key, orgs::keys, orgs::revoke_key, orgs::connections, orgs::activity,
+        orgs::create_key, orgs::keys, orgs::revoke_key, orgs::activity,
+        connections::list, connections::begin, connections::complete, connections::disconnect,
         influencers::search, influencers::profile, influencers::history, influencers::posts, influencers::compare,
         lists::lists, lists::create_list, lists::get_list, lists::rename_list, lists::delete_list, lists::add_to_list, lists::remove_from_list,
         lists::campaigns, lists::create_campaign, lists::get_campaign, lists::update_campaign, lists::delete_campaign, lists::add_to_campaign, lists::remove_from_campaign,
@@ -29,6 +30,7 @@ use crate::routes::{auth, influencers, lists, ops, orgs, reports, sql};
     tags(
         (name = "auth", description = "Accounts, sign-in and tokens"),
         (name = "organisations", description = "Organisations, members, invitations, API keys, activity"),
+        (name = "connections", description = "Platform accounts an organisation connects (OAuth), never their tokens"),
         (name = "influencers", description = "Public creator data and flag disputes"),
         (name = "lists", description = "Tracked lists of an organisation"),
         (name = "campaigns", description = "Campaigns of an organisation"),

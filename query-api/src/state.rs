@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use analisa_ingest::oauth::Connections;
 use analisa_lake::Lake;
 use sqlx::PgPool;
 
@@ -21,4 +22,12 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub keys: Arc<TokenKeys>,
     pub metrics: Arc<Metrics>,
+    /// Platform accounts' OAuth flow and sealed tokens; absent without `ingest.token_key`.
+    pub connections: Option<Arc<Connections>>,
+}
+
+impl AppState {
+    pub fn connections(&self) -> Result<&Connections, crate::error::ApiError> {
+        self.connections.as_deref().ok_or_else(|| crate::error::ApiError::Unavailable("connecting platform accounts is not set up on this server (ingest.token_key and the platforms' apps)".into()))
+    }
 }

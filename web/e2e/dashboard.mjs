@@ -208,6 +208,25 @@ try {
     assert.equal(refused.status(), 401);
   });
 
+  await step('a platform account is connected through its OAuth consent page and disconnected', async () => {
+    await page.goto(base + '/settings');
+    await page.locator('#connect-platform').selectOption('instagram');
+    await page.getByRole('button', { name: 'Conectar conta' }).click();
+    // The simulated Instagram Login consent page approves at once and sends the browser back with a code.
+    await page.waitForURL(/\/settings\/connections\/callback\/instagram\?/);
+    const done = (await page.locator('[data-test=connected]').textContent()).trim();
+    const account = done.match(/^Conta (\S+) \(Instagram\) conectada\.$/)?.[1];
+    assert.ok(account, done);
+    // The same answer sent again is refused: its state was single-use.
+    await page.reload();
+    await page.getByRole('alert').waitFor();
+    await page.getByRole('link', { name: 'Voltar às configurações' }).click();
+    const row = page.locator(`tr[data-connection="instagram:${account}"]`);
+    await row.getByText('ativa').waitFor();
+    await row.locator('[data-test=disconnect]').click();
+    await row.waitFor({ state: 'detached' });
+  });
+
   await step('an invitation link lets another user join the organisation', async () => {
     const invitee = `convidada+${Date.now()}@example.com`;
     const registered = await page.request.post(base + '/v1/auth/register', {

@@ -5,17 +5,19 @@ mod meta;
 mod tiktok;
 
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{NaiveDate, Utc};
+use secrecy::ExposeSecret;
 use tokio::sync::mpsc;
 use tracing::warn;
 use url::Url;
 
 use crate::fetch::{Call, FetchError, Fetched, Fetcher};
+use crate::oauth::{Connections, OAuthError};
 use crate::platforms::{Platform, PlatformsConfig};
 use crate::run::ToBronze;
-use crate::target::Target;
+use crate::target::{Target, TokenPair};
 
 /// How much of an account to collect.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -38,11 +40,53 @@ pub struct Collector {
     /// Days of insights and reports to ask for.
     pub window_days: i64,
     retired: Mutex<HashSet<(Platform, String)>>,
+    /// Accounts connected through OAuth: their stored tokens are used over the accounts file's.
+    connections: Option<Arc<Connections>>,
 }
 
 impl Collector {
-    pub fn new(fetcher: Fetcher, platforms: PlatformsConfig, sink: mpsc::Sender<ToBronze>) -> Self {
-        Self { fetcher, platforms, sink, window_days: 30, retired: Mutex::default() }
+    pub fn new(fetcher: Fetcher, platforms: PlatformsConfig, sink: mpsc::Sender<ToBronze>, connections: Option<Arc<Connections>>) -> Self {
+        Self { fetcher, platforms, sink, window_days: 30, retired: Mutex::default(), connections }
+    }
+
+    /// The target with the tokens of its stored connections (refreshed first when they expire
+    /// soon), and which connections those are. A connection waiting for re-authorisation is
+    /// skipped with a note: the account is then collected from public data.
+    async fn with_stored_tokens(&self, target: &Target, notes: &mut Vec<String>) -> (Option<Target>, Vec<Platform>) {
+        let Some(connections) = &self.connections else { return (None, Vec::new()) };
+        let flavours: &[Platform] = match target.platform {
+            Platform::Instagram => &[Platform::Facebook, Platform::Instagram],
+            Platform::Facebook => &[Platform::Facebook],
+            Platform::Tiktok | Platform::TiktokBusiness => &[Platform::TiktokBusiness, Platform::Tiktok],
+            Platform::Ga4 => &[],
+        };
+        let mut stored = target.clone();
+        let mut used = Vec::new();
+        for &flavour in flavours {
+            match connections.access_token(flavour, &target.account_id).await {
+                Ok(token) => {
+                    let pair = Some(TokenPair { access_token: token.expose_secret().to_owned(), refresh_token: None });
+                    match flavour {
+                        Platform::Facebook => stored.tokens.facebook = pair,
+                        Platform::Instagram => stored.tokens.instagram = pair,
+                        Platform::TiktokBusiness => stored.tokens.tiktok_business = pair,
+                        _ => stored.tokens.tiktok = pair,
+                    }
+                    used.push(flavour);
+                }
+                Err(OAuthError::NotConnected { .. }) => {}
+                Err(error) => {
+                    warn!(platform = %flavour, account = %target.account_id, %error, "stored connection not used");
+                    notes.push(format!("stored {flavour} connection not used: {error}"));
+                }
+            }
+        }
+        if used.is_empty() {
+            return (None, used);
+        }
+        // A token of the account's own means it authorised the app: its insights may be read.
+        stored.connected = true;
+        (Some(stored), used)
     }
 
     /// Fetches and lands one answer. Error answers are landed too: bronze keeps everything the
@@ -103,26 +147,42 @@ impl Collector {
     /// spent budget stops the account.
     pub async fn collect(&self, target: &Target, scope: Scope) -> Result<Vec<String>, FetchError> {
         let mut notes = Vec::new();
+        let (stored, used) = self.with_stored_tokens(target, &mut notes).await;
+        let result = self.collect_as(stored.as_ref().unwrap_or(target), scope, &mut notes).await;
+        // A stored token the platform refuses waits for the user to authorise again, instead
+        // of being tried on every collection.
+        if let (Err(FetchError::TokenRejected { platform, account, message }), Some(connections)) = (&result, &self.connections) {
+            let refused: Vec<Platform> = if used.contains(platform) { vec![*platform] } else { used };
+            for flavour in refused {
+                if let Err(error) = connections.mark_needs_reauth(flavour, account, message).await {
+                    warn!(%error, "could not mark the connection for re-authorisation");
+                }
+            }
+        }
+        result.map(|()| notes)
+    }
+
+    async fn collect_as(&self, target: &Target, scope: Scope, notes: &mut Vec<String>) -> Result<(), FetchError> {
         if scope == Scope::Profile {
             match target.platform {
-                Platform::Instagram => meta::instagram_profile(self, target, &mut notes).await?,
-                Platform::Facebook => meta::page_profile(self, target, &mut notes).await?,
-                Platform::Tiktok | Platform::TiktokBusiness => tiktok::profile(self, target, &mut notes).await?,
+                Platform::Instagram => meta::instagram_profile(self, target, notes).await?,
+                Platform::Facebook => meta::page_profile(self, target, notes).await?,
+                Platform::Tiktok | Platform::TiktokBusiness => tiktok::profile(self, target, notes).await?,
                 Platform::Ga4 => {}
             }
-            return Ok(notes);
+            return Ok(());
         }
         let _ = self.sink.send(ToBronze::Answer(registry_answer(target, self.now()))).await;
         match target.platform {
-            Platform::Instagram => meta::instagram(self, target, &mut notes).await?,
-            Platform::Facebook => meta::page(self, target, &mut notes).await?,
-            Platform::Tiktok | Platform::TiktokBusiness => tiktok::collect(self, target, &mut notes).await?,
+            Platform::Instagram => meta::instagram(self, target, notes).await?,
+            Platform::Facebook => meta::page(self, target, notes).await?,
+            Platform::Tiktok | Platform::TiktokBusiness => tiktok::collect(self, target, notes).await?,
             Platform::Ga4 => {}
         }
         if target.ga4.is_some() {
-            ga4::collect(self, target, &mut notes).await?;
+            ga4::collect(self, target, notes).await?;
         }
-        Ok(notes)
+        Ok(())
     }
 }
 

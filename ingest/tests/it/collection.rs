@@ -62,7 +62,7 @@ pub fn quick_retries(attempts: u32) -> RetryPolicy {
 }
 
 /// (endpoint, body) of every bronze row of a table.
-async fn bronze(lake: &Lake, table: &str) -> Vec<(String, Value)> {
+pub async fn bronze(lake: &Lake, table: &str) -> Vec<(String, Value)> {
     let session = lake.session().await.unwrap();
     let batches = session.sql(&format!("SELECT endpoint, body FROM {table}")).await.unwrap();
     let mut out = Vec::new();

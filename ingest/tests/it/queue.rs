@@ -19,7 +19,7 @@ fn redis_url() -> String {
 }
 
 fn options(consumer: &str) -> WorkerOptions {
-    WorkerOptions { consumer: consumer.into(), concurrency: 3, retry: quick_retries(3), governor: None, exit_when_idle: true }
+    WorkerOptions { consumer: consumer.into(), concurrency: 3, retry: quick_retries(3), governor: None, exit_when_idle: true, connections: None }
 }
 
 async fn count(lake: &analisa_lake::Lake, sql: &str) -> i64 {

@@ -1,4 +1,5 @@
 pub mod auth;
+pub mod connections;
 pub mod influencers;
 pub mod lists;
 pub mod ops;

@@ -1,5 +1,5 @@
-//! Organisations, their members and roles, invitations, API keys, connected accounts and
-//! activity history. Every query names the organisation proven by `OrgAccess`.
+//! Organisations, their members and roles, invitations, API keys and activity history. Every
+//! query names the organisation proven by `OrgAccess`.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -407,35 +407,6 @@ pub async fn revoke_key(State(state): State<AppState>, access: OrgAccess<Admin>,
     audit::append(&mut tx, Entry { org_id: Some(access.org_id), actor: &access.principal.actor(), action: "api_key.revoke", target: &format!("api_key:{prefix}"), details: json!({}) }).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Connection {
-    pub id: Uuid,
-    pub platform: String,
-    pub account_id: String,
-    pub status: String,
-    pub scopes: Vec<String>,
-    pub access_expires_at: Option<DateTime<Utc>>,
-    pub last_error: Option<String>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// Platform accounts connected by the organisation (never their tokens).
-#[utoipa::path(get, path = "/v1/orgs/{org_id}/connections", tag = "organisations", security(("bearer" = [])), params(("org_id" = Uuid, Path)),
-    responses((status = 200, body = [Connection]), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn connections(State(state): State<AppState>, access: OrgAccess<Admin>) -> ApiResult<Json<Vec<Connection>>> {
-    let rows: Vec<(Uuid, String, String, String, Vec<String>, Option<DateTime<Utc>>, Option<String>, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT id, platform, account_id, status, scopes, access_expires_at, last_error, updated_at FROM platform_connections WHERE org_id = $1 ORDER BY platform, account_id",
-    )
-    .bind(access.org_id.to_string())
-    .fetch_all(&state.db)
-    .await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|(id, platform, account_id, status, scopes, access_expires_at, last_error, updated_at)| Connection { id, platform, account_id, status, scopes, access_expires_at, last_error, updated_at })
-            .collect(),
-    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

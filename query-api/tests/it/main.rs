@@ -4,6 +4,7 @@ mod support;
 
 mod auth;
 mod cache;
+mod connections;
 mod dashboard;
 mod influencers;
 mod openapi;

@@ -101,8 +101,22 @@ async fn the_document_is_valid_openapi_3_1() {
 
 #[tokio::test]
 async fn every_operation_answers_as_documented() {
-    let api = TestApi::start().await;
-    let fixture = api.org_fixture("walk").await;
+    let sim = analisa_sim::server::RunningSim::start(analisa_sim::server::SimOptions {
+        world: analisa_sim::WorldSpec::new(7, 20, 30),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        faults: Default::default(),
+        budgets: Default::default(),
+    })
+    .await
+    .unwrap();
+    let api = TestApi::start_with_platforms(&sim).await;
+    let mut fixture = api.org_fixture("walk").await;
+    // A real connection to disconnect, and a consent to finish during the walk.
+    let (code, state) = consent(&api, &fixture.owner, "tiktok").await;
+    let (status, connected) = api.post(&format!("/v1/orgs/{}/connections/complete", fixture.owner.org_id), Some(&fixture.owner.access), json!({"platform": "tiktok", "state": state, "code": code})).await;
+    assert_eq!(status, StatusCode::CREATED, "{connected}");
+    fixture.connection_id = connected["id"].as_str().unwrap().to_owned();
+    let pending = consent(&api, &fixture.owner, "tiktok").await;
     let (doc, mut operations) = operations(&api).await;
     // Destructive operations last, the organisation's own deletion and sign-out very last.
     let rank = |(method, path): &(String, String)| match (method.as_str(), path.as_str()) {
@@ -124,6 +138,7 @@ async fn every_operation_answers_as_documented() {
             ("post", "/v1/auth/refresh") => (None, Some(json!({"refresh_token": fixture.owner.refresh}))),
             ("post", "/v1/invitations/accept") => (Some(invitee.access.as_str()), Some(json!({"token": invitation["token"]}))),
             ("post", "/v1/orgs/{org_id}/flags/{flag_id}/dispute") => (Some(fixture.owner.access.as_str()), Some(json!({"reason": "another one"}))),
+            ("post", "/v1/orgs/{org_id}/connections/complete") => (Some(fixture.owner.access.as_str()), Some(json!({"platform": "tiktok", "code": pending.0, "state": pending.1}))),
             ("post", "/v1/sql") => (Some(fixture.owner.access.as_str()), Some(json!({"sql": "SELECT 1 AS one", "org_id": fixture.owner.org_id}))),
             _ => (Some(fixture.owner.access.as_str()), body_for(name, template)),
         };
@@ -169,4 +184,5 @@ async fn every_operation_answers_as_documented() {
     let response = api.client.post(format!("{}/v1/auth/login", api.base)).header("content-type", "text/plain").body("owner").send().await.unwrap();
     assert_eq!((response.status(), response.headers()["content-type"].to_str().unwrap()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "application/problem+json"));
     api.stop().await;
+    sim.stop().await;
 }

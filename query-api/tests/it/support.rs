@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
+use analisa_ingest::PlatformsConfig;
+use analisa_ingest::oauth::{Connections, TokenCipher};
 use analisa_lake::{Lake, LakeConfig};
+use analisa_sim::server::RunningSim;
 use analisa_query_api::{Api, ApiConfig};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -11,6 +14,8 @@ use sqlx::postgres::PgPoolOptions;
 
 pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256!";
 pub const PASSWORD: &str = "correct horse battery";
+/// The dashboard's callback page, as a redirect URI.
+pub const CALLBACK: &str = "https://analisa.example/settings/connections/callback/tiktok";
 
 fn admin_url() -> String {
     std::env::var("ANALISA_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -53,6 +58,21 @@ impl TestApi {
 
     /// An API over `lake`, with its Flight SQL endpoint.
     pub async fn start_full(redis_url: &str, config: ApiConfig, lake: Lake) -> Self {
+        Self::start_inner(redis_url, config, lake, None).await
+    }
+
+    /// An API whose organisations connect accounts through the simulator's OAuth servers.
+    pub async fn start_with_platforms(sim: &RunningSim) -> Self {
+        #[derive(serde::Deserialize)]
+        struct Fragment {
+            platforms: PlatformsConfig,
+        }
+        let platforms = toml::from_str::<Fragment>(&sim.config_fragment()).unwrap().platforms;
+        let lake = Lake::open(&LakeConfig { root: "memory://".into(), ..LakeConfig::default() }).unwrap();
+        Self::start_inner(&redis_url(), config(), lake, Some(platforms)).await
+    }
+
+    async fn start_inner(redis_url: &str, config: ApiConfig, lake: Lake, platforms: Option<PlatformsConfig>) -> Self {
         let admin = PgPoolOptions::new().max_connections(1).connect(&admin_url()).await.expect("PostgreSQL on 127.0.0.1:5432 (scripts/test starts it)");
         let name = unique("analisa_api");
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
@@ -61,7 +81,10 @@ impl TestApi {
         sqlx::migrate!("../migrations").run(&db).await.unwrap();
         seed(&db).await;
         let prefix = unique("apitest");
-        let api = Api::new(db.clone(), redis_url, &prefix, Some(lake.clone()), config).unwrap();
+        let mut api = Api::new(db.clone(), redis_url, &prefix, Some(lake.clone()), config).unwrap();
+        if let Some(platforms) = platforms {
+            api = api.with_connections(Connections::new(db.clone(), TokenCipher::generate(), platforms));
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let flight_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -260,6 +283,7 @@ pub async fn seed(db: &PgPool) {
 pub struct OrgFixture {
     pub owner: Account,
     pub viewer: Account,
+    pub connection_id: String,
     pub list_id: String,
     pub campaign_id: String,
     pub invitation_id: String,
@@ -303,9 +327,20 @@ impl TestApi {
         .execute(&self.db)
         .await
         .unwrap();
+        // A connected account (its token unreadable: only routes that refuse before using it
+        // reach it; the walk connects a real one).
+        let connection_id = uuid::Uuid::new_v4();
+        sqlx::query("INSERT INTO platform_connections (id, org_id, platform, account_id, status, access_token) VALUES ($1, $2, 'tiktok', $3, 'active', '\\x00')")
+            .bind(connection_id)
+            .bind(&org)
+            .bind(format!("open-{name}"))
+            .execute(&self.db)
+            .await
+            .unwrap();
         OrgFixture {
             owner,
             viewer,
+            connection_id: connection_id.to_string(),
             list_id,
             campaign_id,
             invitation_id: invitation["invitation_id"].as_str().unwrap().to_owned(),
@@ -328,6 +363,8 @@ impl TestApi {
             "SELECT email || role || coalesce(revoked_at::text, '') || coalesce(accepted_at::text, '') FROM invitations WHERE org_id = $1 ORDER BY 1",
             "SELECT name || scope || coalesce(revoked_at::text, '') FROM api_keys WHERE org_id = $1 ORDER BY 1",
             "SELECT flag_id || reason || status FROM flag_disputes WHERE org_id = $1 ORDER BY 1",
+            "SELECT platform || account_id || status FROM platform_connections WHERE org_id = $1::text ORDER BY 1",
+            "SELECT platform || redirect_uri FROM oauth_states WHERE org_id = $1::text ORDER BY 1",
         ] {
             let rows: Vec<String> = sqlx::query_scalar(sql).bind(org).fetch_all(&self.db).await.unwrap();
             state.push(rows.join("|"));
@@ -347,6 +384,9 @@ pub fn body_for(method: &str, path: &str) -> Option<Value> {
         ("post", "/v1/orgs/{org_id}/lists") | ("patch", "/v1/orgs/{org_id}/lists/{list_id}") => json!({"name": "L"}),
         ("post", "/v1/orgs/{org_id}/campaigns") | ("put", "/v1/orgs/{org_id}/campaigns/{campaign_id}") => json!({"name": "C", "starts_on": "2027-01-01", "ends_on": "2027-01-31"}),
         ("post", "/v1/orgs/{org_id}/flags/{flag_id}/dispute") => json!({"reason": "wrong"}),
+        ("post", "/v1/orgs/{org_id}/connections") => json!({"platform": "tiktok", "redirect_uri": CALLBACK}),
+        // A state of nobody's: refused (400) where it is not refused earlier as not yours.
+        ("post", "/v1/orgs/{org_id}/connections/complete") => json!({"platform": "tiktok", "state": "not-issued", "code": "c"}),
         ("post", "/v1/orgs/{org_id}/reports") | ("put", "/v1/orgs/{org_id}/reports/{report_id}") => json!({
             "name": "Semanal",
             "spec": {"scope": {"influencers": ["instagram:1003"]}, "sections": ["summary"], "period": {"last_days": 7}, "format": "csv"},
@@ -361,6 +401,7 @@ pub fn fill(path: &str, org_id: &str, fixture: &OrgFixture, member_id: &str) -> 
         .replace("{campaign_id}", &fixture.campaign_id)
         .replace("{invitation_id}", &fixture.invitation_id)
         .replace("{key_id}", &fixture.key_id)
+        .replace("{connection_id}", &fixture.connection_id)
         .replace("{user_id}", member_id)
         .replace("{flag_id}", "flag-23")
         .replace("{id}", "tiktok:1004")
@@ -396,4 +437,19 @@ pub async fn operations(api: &TestApi) -> (Value, Vec<(String, String)>) {
 
 pub fn method(name: &str) -> Method {
     name.to_uppercase().parse().unwrap()
+}
+
+/// Begins connecting `platform` for `account`'s organisation through the API and follows the
+/// consent page as a browser would (the simulator approves at once): the (code, state) the
+/// platform sends back.
+pub async fn consent(api: &TestApi, account: &Account, platform: &str) -> (String, String) {
+    let (status, started) = api.post(&format!("/v1/orgs/{}/connections", account.org_id), Some(&account.access), json!({"platform": platform, "redirect_uri": CALLBACK})).await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let response = browser.get(started["authorize_url"].as_str().unwrap()).send().await.unwrap();
+    assert!(response.status().is_redirection(), "{}", response.text().await.unwrap());
+    let back = url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(back.as_str().starts_with(CALLBACK), "{back}");
+    let get = |k: &str| back.query_pairs().find(|(key, _)| key == k).map(|(_, v)| v.into_owned()).unwrap();
+    (get("code"), get("state"))
 }

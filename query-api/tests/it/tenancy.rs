@@ -25,7 +25,7 @@ async fn no_route_lets_one_organisation_into_another() {
         ];
         for (url, credential, how) in attempts {
             let smuggled_only = how == "B's ids under A";
-            let has_foreign_child = ["{list_id}", "{campaign_id}", "{invitation_id}", "{key_id}", "{user_id}"].iter().any(|p| path.contains(p));
+            let has_foreign_child = ["{list_id}", "{campaign_id}", "{invitation_id}", "{key_id}", "{user_id}", "{connection_id}"].iter().any(|p| path.contains(p));
             if smuggled_only && !has_foreign_child {
                 continue;
             }

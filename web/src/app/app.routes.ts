@@ -21,6 +21,7 @@ export const routes: Routes = [
       { path: 'reports', loadComponent: () => import('./pages/reports').then((m) => m.ReportsPage) },
       { path: 'accept', loadComponent: () => import('./pages/accept').then((m) => m.AcceptPage) },
       { path: 'settings', loadComponent: () => import('./pages/settings').then((m) => m.SettingsPage) },
+      { path: 'settings/connections/callback/:platform', loadComponent: () => import('./pages/connect-callback').then((m) => m.ConnectCallbackPage) },
     ],
   },
   { path: '**', loadComponent: () => import('./pages/not-found').then((m) => m.NotFoundPage) },

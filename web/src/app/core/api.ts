@@ -228,6 +228,9 @@ export interface ApiKey {
   key?: string;
 }
 
+export const CONNECTABLE_PLATFORMS = ['instagram', 'facebook', 'tiktok', 'tiktok_business', 'ga4'] as const;
+export type ConnectablePlatform = (typeof CONNECTABLE_PLATFORMS)[number];
+
 export interface Connection {
   id: string;
   platform: string;
@@ -374,6 +377,15 @@ export class Api {
   }
   connections(org: string): Observable<Connection[]> {
     return this.http.get<Connection[]>(`/v1/orgs/${org}/connections`);
+  }
+  connect(org: string, platform: ConnectablePlatform, redirectUri: string, propertyId?: string): Observable<{ authorize_url: string; expires_in: number }> {
+    return this.http.post<{ authorize_url: string; expires_in: number }>(`/v1/orgs/${org}/connections`, { platform, redirect_uri: redirectUri, property_id: propertyId || null });
+  }
+  completeConnection(org: string, platform: string, state: string, code: string): Observable<Connection> {
+    return this.http.post<Connection>(`/v1/orgs/${org}/connections/complete`, { platform, state, code });
+  }
+  disconnect(org: string, connection: string): Observable<unknown> {
+    return this.http.delete(`/v1/orgs/${org}/connections/${connection}`);
   }
   lists(org: string): Observable<TrackedList[]> {
     return this.http.get<TrackedList[]>(`/v1/orgs/${org}/lists`);

@@ -1,6 +1,7 @@
 import { Component, signal } from '@angular/core';
 import { FormsModule } from '@angular/forms';
-import { ApiKey, Connection, Invitation, Member, Role } from '../core/api';
+import { ApiKey, CONNECTABLE_PLATFORMS, ConnectablePlatform, Connection, Invitation, Member, Role } from '../core/api';
+import { CONNECT_ORG_KEY, callbackUri } from '../core/connect';
 import { I18N_PIPES } from '../core/i18n';
 import { OrgPage } from '../ui/org-page';
 
@@ -113,16 +114,29 @@ const ROLES: Role[] = ['owner', 'admin', 'analyst', 'viewer'];
 
         <section class="card" aria-labelledby="conn-title">
           <h2 id="conn-title">{{ 'settings.connections' | t }}</h2>
+          <form class="inline" (ngSubmit)="connect()" data-test="connect">
+            <label for="connect-platform">{{ 'col.platform' | t }}</label>
+            <select id="connect-platform" name="connectPlatform" [(ngModel)]="connectPlatform">
+              @for (p of platforms; track p) { <option [value]="p">{{ 'platform.' + p | t }}</option> }
+            </select>
+            @if (connectPlatform === 'ga4') {
+              <label for="connect-property">{{ 'settings.propertyId' | t }}</label>
+              <input id="connect-property" name="propertyId" required inputmode="numeric" pattern="[0-9]+" maxlength="32" [(ngModel)]="propertyId" />
+            }
+            <button type="submit" class="primary" [disabled]="connecting()">{{ 'settings.connect' | t }}</button>
+          </form>
+          <p class="muted">{{ 'settings.connectHint' | t }}</p>
           <div class="table-wrap">
-            <table>
+            <table data-test="connections">
               <thead><tr><th scope="col">{{ 'col.platform' | t }}</th><th scope="col">{{ 'settings.account' | t }}</th><th scope="col">{{ 'settings.status' | t }}</th>
-                <th scope="col">{{ 'settings.expires' | t }}</th><th scope="col">{{ 'settings.lastError' | t }}</th></tr></thead>
+                <th scope="col">{{ 'settings.expires' | t }}</th><th scope="col">{{ 'settings.lastError' | t }}</th><th scope="col"><span class="visually-hidden">{{ 'settings.disconnect' | t }}</span></th></tr></thead>
               <tbody>
                 @for (c of connections(); track c.id) {
-                  <tr><td>{{ i18n.tOr('platform.' + c.platform, c.platform) }}</td><td>{{ c.account_id }}</td>
+                  <tr [attr.data-connection]="c.platform + ':' + c.account_id"><td>{{ i18n.tOr('platform.' + c.platform, c.platform) }}</td><td>{{ c.account_id }}</td>
                     <td><span class="badge">{{ i18n.tOr('connection.' + c.status, c.status) }}</span></td>
-                    <td>{{ c.access_expires_at | day: true }}</td><td>{{ c.last_error ?? '—' }}</td></tr>
-                } @empty { <tr><td colspan="5" class="muted">{{ 'settings.noConnections' | t }}</td></tr> }
+                    <td>{{ c.access_expires_at | day: true }}</td><td>{{ c.last_error ?? '—' }}</td>
+                    <td><button type="button" class="link danger" (click)="disconnect(c)" data-test="disconnect">{{ 'settings.disconnect' | t }}</button></td></tr>
+                } @empty { <tr><td colspan="6" class="muted">{{ 'settings.noConnections' | t }}</td></tr> }
               </tbody>
             </table>
           </div>
@@ -144,6 +158,10 @@ export class SettingsPage extends OrgPage {
   protected readonly copied = signal(false);
   protected keyName = '';
   protected keyScope: 'read' | 'write' = 'read';
+  protected readonly platforms = CONNECTABLE_PLATFORMS;
+  protected connectPlatform: ConnectablePlatform = 'instagram';
+  protected propertyId = '';
+  protected readonly connecting = signal(false);
 
   protected reload(): void {
     this.error.set(null);
@@ -196,6 +214,27 @@ export class SettingsPage extends OrgPage {
   protected revoke(key: ApiKey): void {
     if (!confirm(this.i18n.t('settings.confirmRevoke', { name: key.name }))) return;
     this.api.revokeKey(this.org, key.key_id).subscribe({ next: () => this.reload(), error: this.fail });
+  }
+
+  /** Sends the browser to the platform's consent page; it comes back to the callback page. */
+  protected connect(): void {
+    this.connecting.set(true);
+    const platform = this.connectPlatform;
+    this.api.connect(this.org, platform, callbackUri(location.origin, platform), platform === 'ga4' ? this.propertyId.trim() : undefined).subscribe({
+      next: (started) => {
+        // The state is bound to this organisation: the callback finishes it there, whatever
+        // organisation is selected by then.
+        sessionStorage.setItem(CONNECT_ORG_KEY, this.org);
+        location.assign(started.authorize_url);
+      },
+      error: (e: unknown) => (this.connecting.set(false), this.fail(e)),
+    });
+  }
+
+  protected disconnect(connection: Connection): void {
+    const platform = this.i18n.tOr('platform.' + connection.platform, connection.platform);
+    if (!confirm(this.i18n.t('settings.confirmDisconnect', { account: connection.account_id, platform }))) return;
+    this.api.disconnect(this.org, connection.id).subscribe({ next: () => this.reload(), error: this.fail });
   }
 
   protected async copy(text: string): Promise<void> {
