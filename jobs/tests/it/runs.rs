@@ -64,6 +64,52 @@ async fn incremental_runs_read_only_new_bronze_and_match_a_full_rebuild() {
 }
 
 #[tokio::test]
+async fn a_new_day_of_tracking_is_read_alone_and_matches_a_full_rebuild() {
+    let sim = start_sim(33, 30, 60).await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = file_lake(dir.path());
+    lake.init().await.unwrap();
+    let db = Database::create().await;
+    let pipeline = pipeline_on(lake.clone());
+    let targets = targets(&sim);
+    let today = sim.state.world.end_date;
+    let yesterday = today - chrono::Duration::days(1);
+
+    // A week of daily snapshots up to yesterday, and yesterday's full collection.
+    track(&lake, &sim, &targets, yesterday - chrono::Duration::days(6), yesterday).await;
+    let retry = analisa_ingest::RetryPolicy { max_attempts: 4, base_delay: Duration::from_millis(5), max_delay: Duration::from_millis(50), ..Default::default() };
+    let full_day = analisa_ingest::RunOptions { clock: at_end_of(yesterday), retry, ..Default::default() };
+    let summary = analisa_ingest::run(&lake, &platforms(&sim), targets.clone(), full_day, |_| {}).await.unwrap();
+    assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+    let first = pipeline.run(&db.ledger, &options("all"), |_| {}).await.unwrap();
+    assert!(first.iter().all(|r| r.status == StepStatus::Succeeded), "{first:#?}");
+    let before = gold(&lake).await;
+
+    // Today's snapshots: silver reads only them, and yesterday's history stays as it was.
+    let landed = track(&lake, &sim, &targets, today, today).await;
+    assert!(landed > 0);
+    let incremental = pipeline.run(&db.ledger, &options("all"), |_| {}).await.unwrap();
+    assert!(incremental.iter().all(|r| matches!(r.status, StepStatus::Succeeded | StepStatus::Unchanged)), "{incremental:#?}");
+    for report in incremental.iter().filter(|r| r.step.starts_with("silver.") && r.status == StepStatus::Succeeded) {
+        assert_eq!((report.step, report.rows_in), (report.step, landed), "a silver step read more than the new day's bronze rows");
+    }
+    let after = gold(&lake).await;
+    let (old_days, new_days) = (&before["gold.influencer_daily"], &after["gold.influencer_daily"]);
+    let today_marker = format!("\"date\":\"{today}\"");
+    assert!(old_days.iter().all(|row| new_days.contains(row)), "a past day of the history changed");
+    let added: Vec<&String> = new_days.iter().filter(|row| !old_days.contains(row)).collect();
+    assert!(!added.is_empty() && added.iter().all(|row| row.contains(&today_marker)), "only today's rows are new: {:?}", added.iter().take(2).collect::<Vec<_>>());
+
+    // A full rebuild from all of bronze gives the same gold.
+    let mut full = options("all");
+    full.full = true;
+    pipeline.run(&db.ledger, &full, |_| {}).await.unwrap();
+    assert_same_gold(&gold(&lake).await, &after);
+    db.drop_now().await;
+    sim.stop().await;
+}
+
+#[tokio::test]
 async fn a_run_killed_midway_reruns_to_the_tables_of_a_clean_run() {
     let sim = start_sim(32, 30, 60).await;
     let (crashed_dir, clean_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -50,17 +50,19 @@ pub fn at_end_of(day: NaiveDate) -> Clock {
 }
 
 /// Every day in [from, to]: the profile counters, as a tracking schedule takes them (what
-/// follower history is made of). Leaves the simulator on `to`.
-pub async fn track(lake: &Lake, sim: &RunningSim, targets: &[Target], from: NaiveDate, to: NaiveDate) {
+/// follower history is made of). Leaves the simulator on `to`; returns the rows new to bronze.
+pub async fn track(lake: &Lake, sim: &RunningSim, targets: &[Target], from: NaiveDate, to: NaiveDate) -> u64 {
     let retry = RetryPolicy { max_attempts: 4, base_delay: Duration::from_millis(5), max_delay: Duration::from_millis(50), ..RetryPolicy::default() };
-    let mut day = from;
+    let (mut day, mut landed) = (from, 0);
     while day <= to {
         sim.state.set_day(day).unwrap();
         let options = RunOptions { scope: Scope::Profile, clock: at_end_of(day), retry: retry.clone(), concurrency: 16, ..RunOptions::default() };
         let summary = run(lake, &platforms(sim), targets.to_vec(), options, |_| {}).await.unwrap();
         assert!(summary.failures.is_empty(), "{day}: {:?}", summary.failures);
+        landed += summary.landed;
         day += chrono::Duration::days(1);
     }
+    landed
 }
 
 pub fn file_lake(dir: &Path) -> Lake {
