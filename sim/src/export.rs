@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, BooleanArray, Date32Array, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder, TimestampMicrosecondArray, UInt32Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use chrono::NaiveDate;
+use chrono::{NaiveDate, TimeZone, Utc};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -90,6 +90,8 @@ pub fn tables() -> Vec<(&'static str, SchemaRef, Vec<(&'static str, &'static str
             f("likes", DataType::Int64, false), f("comments", DataType::Int64, false), f("shares", DataType::Int64, false),
             f("saves", DataType::Int64, false), f("views", DataType::Int64, false), f("reach", DataType::Int64, false),
             f("impressions", DataType::Int64, false), f("duration_secs", DataType::UInt32, false),
+            f("likes_served", DataType::Int64, false), f("comments_served", DataType::Int64, false),
+            f("shares_served", DataType::Int64, false), f("views_served", DataType::Int64, false),
         ])), vec![
             ("platform", "platform"), ("post_id", "the id the fake API serves"), ("account_id", "author"),
             ("published_at", "publication time (UTC)"), ("media_type", "image, carousel, video or story"),
@@ -100,6 +102,9 @@ pub fn tables() -> Vec<(&'static str, SchemaRef, Vec<(&'static str, &'static str
             ("likes", "final likes"), ("comments", "final comments count (the stored comments are a sample of at most 12)"),
             ("shares", "final shares"), ("saves", "final saves"), ("views", "final views (videos)"),
             ("reach", "final reach"), ("impressions", "final impressions"), ("duration_secs", "video length"),
+            ("likes_served", "likes as the fake APIs serve them at the end of the last day (counters still grow with a post's age)"),
+            ("comments_served", "comments count as served at the end of the last day"),
+            ("shares_served", "shares as served at the end of the last day"), ("views_served", "views as served at the end of the last day"),
         ]),
         ("comments", Arc::new(Schema::new(vec![
             f("platform", text(), false), f("comment_id", text(), false), f("post_id", text(), false), f("account_id", text(), false),
@@ -235,9 +240,23 @@ fn write_account(world: &WorldSpec, t: &Timeline, writers: &mut [TableWriter], s
     summary.account_days += n as u64;
 
     let p = &t.posts;
+    // Each post's written comments, once: the comments table and the served counts use them.
+    let per_post: Vec<Vec<crate::world::Comment>> = p.iter().map(|post| world.comments(a, post)).collect();
     let n = p.len();
     if n > 0 {
         let metric = |get: fn(&crate::world::Post) -> i64| Arc::new(Int64Array::from_iter_values(p.iter().map(get))) as ArrayRef;
+        // The servers' clock stands at the end of the last day once the world is fully served.
+        let served_until = Utc.from_utc_datetime(&(world.end_date + chrono::Duration::days(1)).and_hms_opt(0, 0, 0).expect("midnight"));
+        let served_now: Vec<crate::world::Metrics> = p
+            .iter()
+            .zip(&per_post)
+            .map(|(x, written)| {
+                let mut m = x.served_at(served_until, a.platform);
+                m.comments = crate::world::comments_served(m.comments, written, served_until);
+                m
+            })
+            .collect();
+        let served = |get: &dyn Fn(&crate::world::Metrics) -> i64| Arc::new(Int64Array::from_iter_values(served_now.iter().map(get))) as ArrayRef;
         writers[2].push(vec![
             strings(std::iter::repeat_n(platform, n)), strings(p.iter().map(|x| x.id.as_str())), strings(std::iter::repeat_n(a.id.as_str(), n)),
             Arc::new(TimestampMicrosecondArray::from_iter_values(p.iter().map(|x| x.published_at.timestamp_micros())).with_timezone("UTC")),
@@ -250,11 +269,12 @@ fn write_account(world: &WorldSpec, t: &Timeline, writers: &mut [TableWriter], s
             metric(|x| x.metrics.shares), metric(|x| x.metrics.saves), metric(|x| x.metrics.views),
             metric(|x| x.metrics.reach), metric(|x| x.metrics.impressions),
             Arc::new(UInt32Array::from_iter_values(p.iter().map(|x| x.duration_secs))),
+            served(&|m| m.likes), served(&|m| m.comments), served(&|m| m.shares), served(&|m| m.views),
         ])?;
         summary.posts += n as u64;
     }
 
-    let comments: Vec<_> = p.iter().flat_map(|post| world.comments(a, post)).collect();
+    let comments: Vec<_> = per_post.into_iter().flatten().collect();
     let n = comments.len();
     if n > 0 {
         let c = &comments;

@@ -189,7 +189,7 @@ pub struct Metrics {
 
 impl Metrics {
     /// The counters `hours` after publication: engagement arrives fast, then levels off.
-    pub fn at_age(&self, hours: f64, platform: Platform) -> Metrics {
+    fn at_age(&self, hours: f64, platform: Platform) -> Metrics {
         if hours <= 0.0 {
             return Metrics::default();
         }
@@ -682,7 +682,19 @@ impl WorldSpec {
     }
 }
 
+/// The comments count the APIs serve at `now`: the counter, or the comments written by then
+/// when they are more (a small post's sample can outnumber its counter).
+pub fn comments_served(counted: i64, written: &[Comment], now: DateTime<Utc>) -> i64 {
+    counted.max(written.iter().filter(|c| c.published_at < now).count() as i64)
+}
+
 impl Post {
+    /// The counters the fake APIs serve for the post at `now` (its age in whole minutes, as
+    /// the servers measure it).
+    pub fn served_at(&self, now: DateTime<Utc>, platform: Platform) -> Metrics {
+        self.metrics.at_age((now - self.published_at).num_minutes() as f64 / 60.0, platform)
+    }
+
     fn platform_allows_pin(&self, platform: Platform) -> bool {
         platform != Platform::Facebook
     }

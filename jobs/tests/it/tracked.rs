@@ -1,7 +1,7 @@
 //! The requirement's end-to-end world: 200 influencers tracked for 180 days by the real
 //! connectors (a profile snapshot every simulated day, then one full collection at the end),
-//! the whole pipeline on it, and its numbers checked against the simulator's own export,
-//! computed here another way (in Rust, over the exported Parquet).
+//! the whole pipeline on it, and its numbers (growth, engagement rates, fraud flags) checked
+//! against the simulator's own export, computed here another way (in Rust, over the Parquet).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,7 +22,7 @@ const DAYS: u32 = 180;
 
 async fn export_rows(dir: &std::path::Path, sql: &str) -> Vec<RecordBatch> {
     let ctx = SessionContext::new();
-    for table in ["account_daily", "events"] {
+    for table in ["account_daily", "events", "posts"] {
         ctx.register_parquet(table, dir.join(format!("{table}.parquet")).to_str().unwrap(), ParquetReadOptions::default()).await.unwrap();
     }
     ctx.sql(sql).await.unwrap().collect().await.unwrap()
@@ -90,6 +90,43 @@ async fn a_tracked_world_gives_the_growth_of_its_export_and_finds_its_fraud() {
             assert!((got - expected).abs() <= 1e-12 * expected.abs().max(1e-3), "{:?} growth over {days} days: {got} vs {expected}", key(end));
         }
     }
+
+    // Engagement rates from the export's posts, with their counters as the APIs served them at
+    // the end: the last 90 days, pinned posts and stories left out, at least 5 posts.
+    let posts = export_rows(&export_dir, "SELECT platform, account_id, CAST(published_at AS DATE) AS day, media_type, pinned, followers_at_publish, likes_served, comments_served FROM posts").await;
+    let mut ratios: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
+    for batch in &posts {
+        for i in 0..batch.num_rows() {
+            let day = batch.column(2).as_primitive::<Date32Type>().value_as_date(i).unwrap();
+            let followers = batch.column(5).as_primitive::<Int64Type>().value(i);
+            if text(batch.column(3).as_ref(), i) == "story" || batch.column(4).as_boolean().value(i) || day <= end - Duration::days(90) || followers <= 0 {
+                continue;
+            }
+            let engagements = batch.column(6).as_primitive::<Int64Type>().value(i) + batch.column(7).as_primitive::<Int64Type>().value(i);
+            ratios.entry((text(batch.column(0).as_ref(), i), text(batch.column(1).as_ref(), i))).or_default().push(engagements as f64 / followers as f64);
+        }
+    }
+    let rates = rows(&pipeline, "SELECT platform, account_id, er_followers_posts, er_followers_mean, er_followers_median FROM gold.influencer_metrics").await;
+    let mut compared = 0;
+    for row in &rates {
+        let key = (row["platform"].as_str().unwrap().to_owned(), row["account_id"].as_str().unwrap().to_owned());
+        let mut expected = ratios.get(&key).cloned().unwrap_or_default();
+        assert_eq!(row["er_followers_posts"].as_i64(), Some(expected.len() as i64), "{key:?}: posts in the ER window");
+        if expected.len() < 5 {
+            assert!(row["er_followers_mean"].is_null() && row["er_followers_median"].is_null(), "{key:?}: under 5 posts, no ER: {row:?}");
+            continue;
+        }
+        expected.sort_by(f64::total_cmp);
+        let n = expected.len();
+        let median = if n % 2 == 1 { expected[n / 2] } else { (expected[n / 2 - 1] + expected[n / 2]) / 2.0 };
+        let mean = expected.iter().sum::<f64>() / n as f64;
+        for (name, want) in [("er_followers_mean", mean), ("er_followers_median", median)] {
+            let got = row[name].as_f64().unwrap_or_else(|| panic!("{key:?}: no {name}"));
+            assert!((got - want).abs() <= 1e-12 * want.abs().max(1e-6), "{key:?} {name}: {got} vs {want}");
+        }
+        compared += 1;
+    }
+    assert!(compared >= INFLUENCERS as usize / 2, "ER compared for {compared} accounts only");
 
     // Fraud: bought followers should raise an unexplained spike that day, a purge a drop flag.
     let events = export_rows(&export_dir, "SELECT platform, account_id, date, kind FROM events WHERE kind IN ('bought_followers', 'purge')").await;

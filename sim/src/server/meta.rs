@@ -377,8 +377,7 @@ impl Request<'_> {
     }
 
     fn ig_media(&self, account: &Account, post: &Post, fields: &[FieldSel]) -> Result<Value, GraphError> {
-        let age_hours = (self.state().now() - post.published_at).num_minutes() as f64 / 60.0;
-        let m = post.metrics.at_age(age_hours, Platform::Instagram);
+        let m = post.served_at(self.state().now(), Platform::Instagram);
         let mut out = Map::new();
         let (media_type, product) = match post.media_type {
             MediaType::Image => ("IMAGE", "FEED"),
@@ -473,8 +472,7 @@ impl Request<'_> {
     }
 
     fn page_post_node(&self, account: &Account, post: &Post, fields: &[FieldSel]) -> Result<Value, GraphError> {
-        let age_hours = (self.state().now() - post.published_at).num_minutes() as f64 / 60.0;
-        let m = post.metrics.at_age(age_hours, Platform::Facebook);
+        let m = post.served_at(self.state().now(), Platform::Facebook);
         let mut out = Map::new();
         for field in fields {
             let value = match field.name.as_str() {
@@ -862,8 +860,7 @@ impl Request<'_> {
             valid_here.push("impressions");
         }
         self.check_metrics(&metrics, &valid_here, &retired, "ig")?;
-        let age_hours = (self.state().now() - post.published_at).num_minutes() as f64 / 60.0;
-        let m = post.metrics.at_age(age_hours, Platform::Instagram);
+        let m = post.served_at(self.state().now(), Platform::Instagram);
         if m.reach < 5 {
             return Err(GraphError::new(10, "(#10) Not enough viewers for the media to show insights"));
         }
@@ -961,8 +958,7 @@ impl Request<'_> {
         let jun25 = NaiveDate::from_ymd_opt(2025, 6, 15).expect("date");
         let retired = [("post_impressions_unique", 23, jun25), ("post_impressions_paid_unique", 23, jun25), ("post_impressions_fan_unique", 23, jun25), ("post_impressions_organic_unique", 23, jun25), ("post_impressions_viral_unique", 23, jun25), ("post_impressions", 24, jun25), ("post_engaged_users", 19, jun25)];
         self.check_metrics(&metrics, &VALID, &retired, "page")?;
-        let age_hours = (self.state().now() - post.published_at).num_minutes() as f64 / 60.0;
-        let m = post.metrics.at_age(age_hours, Platform::Facebook);
+        let m = post.served_at(self.state().now(), Platform::Facebook);
         let _ = account;
         let data: Vec<Value> = metrics
             .iter()

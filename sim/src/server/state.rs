@@ -239,9 +239,7 @@ impl SimState {
     /// The comments counter of a post as served: never below the comments already written, so
     /// that a client trusting the counter finds every comment the edge lists.
     pub fn comments_count(&self, account: &Account, post: &Post, counted: i64) -> i64 {
-        let now = self.now();
-        let written = self.world.comments(account, post).iter().filter(|c| c.published_at < now).count() as i64;
-        counted.max(written)
+        crate::world::comments_served(counted, &self.world.comments(account, post), self.now())
     }
 
     pub fn find_post(&self, platform: Platform, post_id: &str) -> Option<(Account, Post)> {

@@ -200,8 +200,7 @@ fn business_videos(state: &SimState, account: &Account, params: &Params, fields:
 }
 
 fn business_video(state: &SimState, account: &Account, video: &Post, fields: &[String]) -> Result<Value, String> {
-    let age = (state.now() - video.published_at).num_minutes() as f64 / 60.0;
-    let m = video.metrics.at_age(age, Platform::Tiktok);
+    let m = video.served_at(state.now(), Platform::Tiktok);
     let mut out = Map::new();
     for field in fields {
         let value = match field.as_str() {
@@ -339,8 +338,7 @@ fn user_info(state: &SimState, account: &Account, grant: &Grant, fields: &[Strin
 }
 
 fn display_video(state: &SimState, account: &Account, video: &Post, fields: &[String]) -> Result<Value, Response> {
-    let age = (state.now() - video.published_at).num_minutes() as f64 / 60.0;
-    let m = video.metrics.at_age(age, Platform::Tiktok);
+    let m = video.served_at(state.now(), Platform::Tiktok);
     let mut out = Map::new();
     for field in fields {
         let value = match field.as_str() {
