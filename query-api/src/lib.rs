@@ -175,13 +175,19 @@ impl Api {
         let service = flight::server(&self.state).ok_or(FlightSqlError::NoLake)?;
         tonic::transport::Server::builder()
             .add_service(service)
-            .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(listener), shutdown)
+            // Without TCP_NODELAY every small answer waits out the peer's delayed ACK (~40 ms).
+            .serve_with_incoming_shutdown(tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)), shutdown)
             .await
             .map_err(FlightSqlError::Transport)
     }
 
     /// Serves until `shutdown` resolves, then finishes the requests in flight.
     pub async fn serve(&self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        use axum::serve::ListenerExt;
+        let listener = listener.tap_io(|tcp| {
+            // Small answers go out at once instead of waiting for the peer's delayed ACK.
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await
     }
 }
