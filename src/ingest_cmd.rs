@@ -28,7 +28,7 @@ pub struct Selection {
 }
 
 fn parse_platform(text: &str) -> anyhow::Result<Platform> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|_| anyhow::anyhow!("unknown platform `{text}` (instagram, facebook, tiktok, tiktok_business, ga4)"))
+    Ok(text.parse()?)
 }
 
 /// The store of connected accounts and their sealed tokens, when `ingest.token_key` is set.

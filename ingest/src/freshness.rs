@@ -128,7 +128,7 @@ pub async fn enqueue_due(pool: &PgPool, queue: &Queue, cadence: Cadence, due_at:
     let rows: Vec<(String, String)> = sqlx::query_as(cadence.accounts_sql()).bind(due_at).fetch_all(pool).await?;
     let tasks: Vec<Task> = rows
         .into_iter()
-        .filter_map(|(platform, account_id)| match serde_json::from_value::<Platform>(serde_json::Value::String(platform.clone())) {
+        .filter_map(|(platform, account_id)| match platform.parse::<Platform>() {
             Ok(platform) => Some(Task { platform, account_id, attempt: 0, scope: Scope::Full }),
             Err(_) => {
                 warn!(%platform, %account_id, "tracked account of an unknown platform skipped");

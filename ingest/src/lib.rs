@@ -30,7 +30,7 @@ pub mod webhooks;
 pub use collect::Scope;
 pub use fetch::{Clock, RetryPolicy};
 pub use governor::{Budgets, Governor, GovernorError};
-pub use platforms::{Platform, PlatformConfig, PlatformsConfig};
+pub use platforms::{Platform, PlatformConfig, PlatformsConfig, UnknownPlatform};
 pub use queue::{Queue, QueueConfig, QueueError, Task, WorkerOptions, work};
 pub use run::{IngestError, RunOptions, RunSummary, run};
 pub use target::{Ga4Property, Target, TargetsError, TokenPair, Tokens, load_targets};

@@ -41,6 +41,19 @@ impl Platform {
     }
 }
 
+/// A name that is not a platform's.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown platform `{0}` (instagram, facebook, tiktok, tiktok_business, ga4)")]
+pub struct UnknownPlatform(pub String);
+
+impl std::str::FromStr for Platform {
+    type Err = UnknownPlatform;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Platform::ALL.into_iter().find(|p| p.as_str() == text).ok_or_else(|| UnknownPlatform(text.to_owned()))
+    }
+}
+
 impl fmt::Display for Platform {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -150,7 +150,7 @@ pub async fn disconnect(State(state): State<AppState>, access: OrgAccess<Admin>,
         .fetch_optional(&state.db)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("connection {connection_id}")))?;
-    let platform: Platform = serde_json::from_value(json!(platform)).map_err(|_| ApiError::Internal(format!("stored platform {platform} is unknown")))?;
+    let platform: Platform = platform.parse().map_err(|e: analisa_ingest::UnknownPlatform| ApiError::Internal(format!("stored connection: {e}")))?;
     state.connections()?.revoke(platform, &account).await?;
     let mut tx = state.db.begin().await?;
     audit::append(&mut tx, Entry { org_id: Some(access.org_id), actor: &access.principal.actor(), action: "connection.revoke", target: &format!("{platform}:{account}"), details: json!({}) }).await?;
