@@ -29,6 +29,16 @@ pub enum JobsCommand {
     /// Run the configured schedules (`[[pipeline.schedules]]`) until stopped. Any number of
     /// schedulers may run: each occurrence is run by one of them.
     Schedule,
+    /// Print the SQL one step would run now: for gold the registry tables, then the shared
+    /// views, then the step's query, every parameter filled in. To read a formula, or to run
+    /// it in another engine (bench/gold_build.sh runs gold's in DuckDB).
+    Sql {
+        /// One step, e.g. influencer_metrics or gold.social_score.
+        step: String,
+        /// The day gold describes (default: the newest day with account snapshots).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        as_of: Option<NaiveDate>,
+    },
     /// List the newest entries of the run ledger.
     Runs {
         #[arg(long, default_value_t = 30)]
@@ -37,15 +47,20 @@ pub enum JobsCommand {
 }
 
 pub async fn run(command: JobsCommand, config: &AppConfig) -> anyhow::Result<()> {
-    let pool = crate::database::connect(config).await?;
-    let ledger = Ledger::new(pool);
+    let ledger = async || anyhow::Ok(Ledger::new(crate::database::connect(config).await?));
     match command {
+        JobsCommand::Sql { step, as_of } => {
+            let [one] = select(&step)?.steps[..] else {
+                anyhow::bail!("`jobs sql` prints one step: name it (e.g. influencer_metrics), not a layer");
+            };
+            print!("{}", pipeline(config).await?.script(one, as_of, "jobs-sql").await?);
+        }
         JobsCommand::Schedule => {
             let schedules = config.pipeline.schedules.iter().map(Schedule::parse).collect::<Result<Vec<_>, _>>()?;
             if schedules.is_empty() {
                 eprintln!("no pipeline schedule is configured ([[pipeline.schedules]]): only scheduled report definitions will run");
             }
-            let scheduler = Scheduler::new(pipeline(config).await?, ledger, schedules).with_smtp(config.reports.smtp.clone());
+            let scheduler = Scheduler::new(pipeline(config).await?, ledger().await?, schedules).with_smtp(config.reports.smtp.clone());
             eprintln!("scheduler {} running {} schedule(s); stop with Ctrl-C", scheduler.identity, config.pipeline.schedules.len());
             scheduler.run(crate::sim_cmd::shutdown_signal()).await?;
         }
@@ -57,7 +72,7 @@ pub async fn run(command: JobsCommand, config: &AppConfig) -> anyhow::Result<()>
             options.attempts = attempts;
             eprintln!("run {} ({} step(s){}{})", options.run_id, options.steps.len(), if options.publish { " and publish" } else { "" }, if full { ", full" } else { ", incremental" });
             let reports = pipeline
-                .run(&ledger, &options, |report| {
+                .run(&ledger().await?, &options, |report| {
                     eprintln!("  {:<24} {:<10} {:>10} rows out  {:>6.1} s", report.step, status_word(&report.status), report.rows_out, report.elapsed.as_secs_f64());
                 })
                 .await?;
@@ -71,7 +86,7 @@ pub async fn run(command: JobsCommand, config: &AppConfig) -> anyhow::Result<()>
                     r.rows_in.to_string(),
                     r.rows_out.to_string(),
                     r.output_version.map_or_else(|| "-".into(), |v| v.to_string()),
-                    format!("{:.1}", r.elapsed.as_secs_f64()),
+                    format!("{:.2}", r.elapsed.as_secs_f64()),
                 ]);
             }
             println!("{table}");
@@ -85,7 +100,7 @@ pub async fn run(command: JobsCommand, config: &AppConfig) -> anyhow::Result<()>
         JobsCommand::Runs { limit } => {
             let mut table = Table::new();
             table.load_preset(UTF8_FULL_CONDENSED).set_header(["run", "step", "status", "as of", "started", "seconds", "rows in", "rows out", "version", "error"]);
-            for e in ledger.recent(limit).await? {
+            for e in ledger().await?.recent(limit).await? {
                 table.add_row([
                     e.run_id,
                     e.step,

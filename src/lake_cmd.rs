@@ -1,6 +1,12 @@
 //! `analisa lake …`
 
+use std::fs::File;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use anyhow::Context;
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use analisa_lake::catalog::{self, tables};
 use analisa_lake::{Lake, TableId};
@@ -36,6 +42,20 @@ pub enum LakeCommand {
         /// Keep files needed by versions newer than this (default: lake.vacuum_retention).
         #[arg(long, value_parser = humantime_duration)]
         retention: Option<Duration>,
+    },
+    /// Load rows from Parquet files into a table: each catalogued column is taken by name and
+    /// cast to its type, an absent optional column is left null. Every file is read and checked
+    /// before anything is written, and all of them land in one commit.
+    Import {
+        #[arg(long = "table", value_name = "LAYER.TABLE")]
+        table: TableId,
+        /// Parquet files (e.g. history exported from another tool).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Append the rows as they are instead of merging on the table's natural key (faster
+        /// for a first load; a second import of the same rows then duplicates them).
+        #[arg(long)]
+        append: bool,
     },
     /// Print the catalogue as Markdown (the source of docs/lake.md).
     Docs,
@@ -103,6 +123,17 @@ pub async fn run(command: LakeCommand, config: &AppConfig) -> anyhow::Result<()>
                 println!("{id}: checkpoint at version {version}");
             }
         }
+        LakeCommand::Import { table, files, append } => {
+            let lake = open()?;
+            lake.create_if_missing(table).await?;
+            let mut batches = Vec::new();
+            for file in &files {
+                batches.extend(read_parquet(file)?);
+            }
+            let batches = table.def().fit(batches)?;
+            let outcome = if append { lake.append(table, batches).await? } else { lake.upsert(table, batches).await? };
+            println!("{table}: {} row(s) from {} file(s) {}, version {}", outcome.rows, files.len(), if append { "appended" } else { "merged" }, outcome.version);
+        }
         LakeCommand::Vacuum { tables, retention } => {
             let lake = open()?;
             let retention = retention.unwrap_or(config.lake.vacuum_retention);
@@ -113,6 +144,12 @@ pub async fn run(command: LakeCommand, config: &AppConfig) -> anyhow::Result<()>
         }
     }
     Ok(())
+}
+
+fn read_parquet(path: &Path) -> anyhow::Result<Vec<RecordBatch>> {
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file).with_context(|| format!("{} is not a Parquet file", path.display()))?.build()?;
+    reader.collect::<Result<Vec<_>, _>>().with_context(|| format!("reading {}", path.display()))
 }
 
 fn human_bytes(bytes: u64) -> String {

@@ -146,6 +146,35 @@ impl Formulas {
         ])
     }
 
+    /// The registry tables as SQL statements, with the same rows and columns as `register`
+    /// gives the pipeline: the start of a step's script (`analisa jobs sql`).
+    pub fn to_sql(&self) -> String {
+        let mut tiers = self.tiers.clone();
+        tiers.sort_by_key(|t| t.min_followers);
+        let tier_rows = tiers
+            .iter()
+            .enumerate()
+            .map(|(ordinal, t)| {
+                let max = t.max_followers.map_or_else(|| "CAST(NULL AS BIGINT)".to_owned(), |m| m.to_string());
+                format!("({}, {ordinal}, {}, {max}, {})", sql_string(&t.tier), t.min_followers, double(t.reach_rate))
+            })
+            .collect();
+        let weight_rows = self
+            .score
+            .iter()
+            .flat_map(|f| f.components.iter().map(move |c| format!("({}, {}, {}, {})", sql_string(&f.formula_id), sql_string(&f.version), sql_string(&c.component), double(c.weight))))
+            .collect();
+        let penalty_rows = self.flags.penalties.iter().map(|(flag, penalty)| format!("({}, {})", sql_string(flag), double(*penalty))).collect();
+        [
+            "CREATE SCHEMA IF NOT EXISTS registry;\n".to_owned(),
+            values_table("tiers", &[("tier", "VARCHAR"), ("ordinal", "BIGINT"), ("min_followers", "BIGINT"), ("max_followers", "BIGINT"), ("reach_rate", "DOUBLE")], tier_rows),
+            values_table("score_weights", &[("formula_id", "VARCHAR"), ("formula_version", "VARCHAR"), ("component", "VARCHAR"), ("weight", "DOUBLE")], weight_rows),
+            values_table("flag_penalties", &[("flag_type", "VARCHAR"), ("penalty", "DOUBLE")], penalty_rows),
+        ]
+        .join("\n")
+            + "\n"
+    }
+
     /// Registers `registry.tiers`, `registry.score_weights` and `registry.flag_penalties`.
     pub fn register(&self, ctx: &SessionContext, catalog: &str) -> Result<()> {
         let schema = Arc::new(MemorySchemaProvider::new());
@@ -181,6 +210,23 @@ impl Formulas {
         ctx.catalog(catalog).expect("the lake session has its catalogue").register_schema("registry", schema)?;
         Ok(())
     }
+}
+
+/// A float literal typed as DOUBLE (some engines read `0.22` as a decimal).
+fn double(value: f64) -> String {
+    format!("CAST({value:?} AS DOUBLE)")
+}
+
+/// `CREATE TABLE registry.{name} AS VALUES …` with the columns named; an empty table keeps its
+/// columns through a row of typed nulls that is filtered out.
+fn values_table(name: &str, columns: &[(&str, &str)], rows: Vec<String>) -> String {
+    let names = columns.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ");
+    let (rows, filter) = if rows.is_empty() {
+        (format!("({})", columns.iter().map(|(_, t)| format!("CAST(NULL AS {t})")).collect::<Vec<_>>().join(", ")), " WHERE false")
+    } else {
+        (rows.join(",\n    "), "")
+    };
+    format!("CREATE TABLE registry.{name} AS SELECT * FROM (VALUES\n    {rows}) AS t({names}){filter};\n")
 }
 
 fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {

@@ -317,7 +317,26 @@ impl Pipeline {
         Ok(total)
     }
 
-    async fn compute_in(&self, step: &'static Step, session: &LakeSession, as_of: Option<NaiveDate>, run_id: &str, input_versions: &BTreeMap<String, u64>) -> Result<Vec<RecordBatch>> {
+    /// The SQL a run would execute for `step` on the lake as it is now, as one script: for gold
+    /// the registry tables, then the layer's shared views, then the step's query, with every
+    /// parameter replaced. For reading the formulas, or running them in another engine.
+    pub async fn script(&self, step: &'static Step, as_of: Option<NaiveDate>, run_id: &str) -> Result<String> {
+        let session = self.session(step, None).await?;
+        let as_of = if step.layer() == Layer::Gold { Some(self.as_of(as_of).await?) } else { as_of };
+        let parameters = self.parameters(as_of, run_id, &self.input_versions(step, &session));
+        let mut script = String::new();
+        if step.layer() == Layer::Gold {
+            script.push_str(&self.formulas.to_sql());
+        }
+        for (_, name, sql) in VIEWS.iter().filter(|(l, _, _)| *l == step.layer()) {
+            script.push_str(&format!("CREATE VIEW {name} AS\n{};\n\n", render(step.name, sql, &parameters)?.trim_end()));
+        }
+        script.push_str(step.render(&parameters)?.trim_end());
+        script.push_str(";\n");
+        Ok(script)
+    }
+
+    fn parameters(&self, as_of: Option<NaiveDate>, run_id: &str, input_versions: &BTreeMap<String, u64>) -> BTreeMap<String, String> {
         let mut parameters = self.formulas.parameters();
         parameters.insert("run_id".into(), sql_string(run_id));
         parameters.insert("sentiment_model".into(), sql_string(&self.models.sentiment_id()));
@@ -326,6 +345,11 @@ impl Pipeline {
         if let Some(day) = as_of {
             parameters.insert("as_of_date".into(), format!("DATE '{day}'"));
         }
+        parameters
+    }
+
+    async fn compute_in(&self, step: &'static Step, session: &LakeSession, as_of: Option<NaiveDate>, run_id: &str, input_versions: &BTreeMap<String, u64>) -> Result<Vec<RecordBatch>> {
+        let parameters = self.parameters(as_of, run_id, input_versions);
         create_views(session, step.layer(), step.name, &parameters).await?;
         let sql = step.render(&parameters)?;
         let frame = session.context().sql(&sql).await.map_err(|source| JobsError::Query { step: step.name, source })?;

@@ -5,6 +5,7 @@ use std::process::{Command, Output};
 
 mod dashboard;
 mod demo_world;
+mod lake_import;
 mod ml;
 mod notebooks;
 

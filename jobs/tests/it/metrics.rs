@@ -142,3 +142,28 @@ async fn influencer_metrics_follow_metrics_md() {
     close(c, "avg_views", 1000.0);
     close(c, "est_reach_per_post", 1000.0); // video-first: mean views
 }
+
+/// `analisa jobs sql` prints a script (registry tables, views, the query) that computes exactly
+/// what the step writes, so the formula can be read, or run in another engine, as it runs here.
+#[tokio::test]
+async fn the_printed_script_computes_what_the_step_writes() {
+    let pipeline = pipeline(formulas()).await;
+    fixture(&pipeline).await;
+    let script = pipeline.script(step("gold.influencer_metrics"), Some(as_of()), "golden").await.unwrap();
+    assert!(script.starts_with("CREATE SCHEMA IF NOT EXISTS registry;") && script.contains("CREATE VIEW silver.post_engagement AS"), "{script}");
+    assert!(!script.contains("${"), "every parameter is filled in: {script}");
+
+    run(&pipeline, &["gold.influencer_metrics"]).await;
+    let written = rows(&pipeline, "SELECT * FROM gold.influencer_metrics ORDER BY platform, account_id").await;
+
+    // A session without the registry the pipeline registers: the script brings its own.
+    let session = pipeline.lake().session().await.unwrap();
+    let statements: Vec<&str> = script.split(";\n").map(str::trim).filter(|s| !s.is_empty()).collect();
+    let (query, setup) = statements.split_last().unwrap();
+    for statement in setup {
+        session.sql(statement).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    let computed = json_rows(session.sql(&format!("SELECT * FROM ({query}) ORDER BY platform, account_id")).await.unwrap());
+    assert_eq!(computed.len(), 3);
+    assert_eq!(computed, written);
+}

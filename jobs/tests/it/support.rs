@@ -68,7 +68,11 @@ pub async fn run(pipeline: &Pipeline, steps: &[&str]) {
 /// Rows of a query as JSON objects (column → value), in the query's order.
 pub async fn rows(pipeline: &Pipeline, sql: &str) -> Vec<BTreeMap<String, Value>> {
     let session = pipeline.lake().session().await.unwrap();
-    let batches = session.sql(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    json_rows(session.sql(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}")))
+}
+
+/// Rows as JSON objects (column → value).
+pub fn json_rows(batches: Vec<RecordBatch>) -> Vec<BTreeMap<String, Value>> {
     let mut out = Vec::new();
     for batch in batches {
         let mut writer = arrow::json::WriterBuilder::new().with_explicit_nulls(true).build::<_, arrow::json::writer::JsonArray>(Vec::new());
