@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Row};
 use tracing::{info, warn};
 use url::Url;
+use uuid::Uuid;
 
 use crate::platforms::{Platform, PlatformConfig, PlatformsConfig};
 
@@ -32,6 +33,8 @@ pub enum OAuthError {
     RedirectMismatch { platform: Platform, registered: String },
     #[error("{platform} refused the authorisation: {message}")]
     Refused { platform: Platform, message: String },
+    #[error("{platform} offers no sign-in identity (Facebook, Instagram and TikTok do)")]
+    NoIdentity { platform: Platform },
     #[error("no connection for {platform} account {account}")]
     NotConnected { platform: Platform, account: String },
     #[error("the {platform} connection of {account} needs to be authorised again ({reason})")]
@@ -136,6 +139,26 @@ fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(Aes256Gcm::generate_nonce(&mut OsRng).as_slice().iter().chain(Aes256Gcm::generate_nonce(&mut OsRng).as_slice()).chain(Aes256Gcm::generate_nonce(&mut OsRng).as_slice()).copied().collect::<Vec<u8>>())
 }
 
+/// What an authorisation is for.
+#[derive(Debug, Clone, Copy)]
+enum Purpose<'a> {
+    /// Collecting the account's data, for an organisation (none when begun from the CLI).
+    Connect { org_id: Option<&'a str>, account_hint: Option<&'a str> },
+    /// Knowing who the person is: a sign-in, or linking to the signed-in user.
+    Identity { user_id: Option<Uuid> },
+}
+
+/// The scope that identifies a person on platforms that offer sign-in: the id comes from the
+/// token answer (Instagram `user_id`, TikTok `open_id`) or from Facebook's `/me`.
+fn identity_scope(platform: Platform) -> Result<&'static str, OAuthError> {
+    match platform {
+        Platform::Facebook => Ok("public_profile"),
+        Platform::Instagram => Ok("instagram_business_basic"),
+        Platform::Tiktok => Ok("user.info.basic"),
+        Platform::TiktokBusiness | Platform::Ga4 => Err(OAuthError::NoIdentity { platform }),
+    }
+}
+
 /// PKCE S256 challenge of a verifier.
 pub fn pkce_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
@@ -157,6 +180,18 @@ impl Connections {
     /// Starts an authorisation: returns the URL to send the user to. `account_hint` names what
     /// the connection is for when the platform will not say (a GA4 property id).
     pub async fn begin(&self, platform: Platform, redirect_uri: &Url, org_id: Option<&str>, account_hint: Option<&str>) -> Result<Url, OAuthError> {
+        self.authorize_url(platform, redirect_uri, Purpose::Connect { org_id, account_hint }).await
+    }
+
+    /// Starts an authorisation that only identifies the person: signing in to Analisa with the
+    /// platform account (`user_id` None), or linking it to the signed-in user. It asks for the
+    /// platform's basic profile scope, not for the data scopes of a connection.
+    pub async fn begin_identity(&self, platform: Platform, redirect_uri: &Url, user_id: Option<Uuid>) -> Result<Url, OAuthError> {
+        identity_scope(platform)?;
+        self.authorize_url(platform, redirect_uri, Purpose::Identity { user_id }).await
+    }
+
+    async fn authorize_url(&self, platform: Platform, redirect_uri: &Url, purpose: Purpose<'_>) -> Result<Url, OAuthError> {
         let (config, client_id, _) = self.app(platform)?;
         if let Some(registered) = &config.redirect_uri
             && registered != redirect_uri
@@ -166,13 +201,19 @@ impl Connections {
         let state = random_token();
         let pkce = matches!(platform, Platform::Tiktok | Platform::Ga4);
         let verifier = pkce.then(|| format!("{}{}", random_token(), random_token()));
-        sqlx::query("INSERT INTO oauth_states (state, platform, redirect_uri, code_verifier, account_hint, org_id, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        let (org_id, account_hint, user_id, purpose_name, scopes) = match purpose {
+            Purpose::Connect { org_id, account_hint } => (org_id, account_hint, None, "connect", config.scopes.clone()),
+            Purpose::Identity { user_id } => (None, None, user_id, if user_id.is_some() { "link" } else { "login" }, vec![identity_scope(platform)?.to_owned()]),
+        };
+        sqlx::query("INSERT INTO oauth_states (state, platform, redirect_uri, code_verifier, account_hint, org_id, purpose, user_id, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
             .bind(&state)
             .bind(platform.as_str())
             .bind(redirect_uri.as_str())
             .bind(verifier.as_ref().map(|v| self.cipher.seal(v, &format!("state:{state}"))))
             .bind(account_hint)
             .bind(org_id)
+            .bind(purpose_name)
+            .bind(user_id)
             .bind(Utc::now() + Duration::minutes(STATE_TTL_MINUTES))
             .execute(&self.pool)
             .await?;
@@ -185,8 +226,8 @@ impl Connections {
                 _ => ("client_id", ","),
             };
             query.append_pair(client_param, client_id).append_pair("redirect_uri", redirect_uri.as_str()).append_pair("response_type", "code").append_pair("state", &state);
-            if !config.scopes.is_empty() {
-                query.append_pair("scope", &config.scopes.join(separator));
+            if !scopes.is_empty() {
+                query.append_pair("scope", &scopes.join(separator));
             }
             if let Some(verifier) = &verifier {
                 query.append_pair("code_challenge", &pkce_challenge(verifier)).append_pair("code_challenge_method", "S256");
@@ -201,24 +242,42 @@ impl Connections {
     /// Finishes an authorisation with the `code` and `state` the platform redirected with; only
     /// the organisation that began it (or nobody, for one begun without) may finish it.
     pub async fn complete(&self, platform: Platform, state: &str, code: &str, org_id: Option<&str>) -> Result<Connection, OAuthError> {
-        // The state is single-use: taken out as it is checked.
+        let grant = self.redeem(platform, state, code, "connect", org_id, None).await?;
+        self.save(platform, org_id, &grant).await?;
+        info!(%platform, account = %grant.account_id, "account connected");
+        self.connection(platform, &grant.account_id).await
+    }
+
+    /// Finishes an identity authorisation begun with [`Connections::begin_identity`] by the
+    /// same `user_id` (None: a sign-in): the platform's id of the person who consented. The
+    /// tokens are not kept: signing in connects nothing.
+    pub async fn identify(&self, platform: Platform, state: &str, code: &str, user_id: Option<Uuid>) -> Result<String, OAuthError> {
+        identity_scope(platform)?;
+        let purpose = if user_id.is_some() { "link" } else { "login" };
+        let grant = self.redeem(platform, state, code, purpose, None, user_id).await?;
+        info!(%platform, purpose, "identity confirmed");
+        Ok(grant.account_id)
+    }
+
+    /// Takes the single-use `state` out as it is checked against what may finish it, and
+    /// exchanges the code.
+    async fn redeem(&self, platform: Platform, state: &str, code: &str, purpose: &str, org_id: Option<&str>, user_id: Option<Uuid>) -> Result<Grant, OAuthError> {
         let row = sqlx::query(
-            "DELETE FROM oauth_states WHERE state = $1 AND platform = $2 AND org_id IS NOT DISTINCT FROM $3 AND expires_at > now() RETURNING redirect_uri, code_verifier, account_hint, org_id",
+            "DELETE FROM oauth_states WHERE state = $1 AND platform = $2 AND purpose = $3 AND org_id IS NOT DISTINCT FROM $4 AND user_id IS NOT DISTINCT FROM $5
+               AND expires_at > now() RETURNING redirect_uri, code_verifier, account_hint",
         )
-            .bind(state)
-            .bind(platform.as_str())
-            .bind(org_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(OAuthError::BadState)?;
+        .bind(state)
+        .bind(platform.as_str())
+        .bind(purpose)
+        .bind(org_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(OAuthError::BadState)?;
         let redirect_uri: String = row.get("redirect_uri");
         let verifier = row.get::<Option<Vec<u8>>, _>("code_verifier").map(|v| self.cipher.open(&v, &format!("state:{state}"))).transpose()?;
         let hint: Option<String> = row.get("account_hint");
-        let org_id: Option<String> = row.get("org_id");
-        let grant = self.exchange_code(platform, code, &redirect_uri, verifier.as_ref().map(|v| v.expose_secret()), hint.as_deref()).await?;
-        self.save(platform, org_id.as_deref(), &grant).await?;
-        info!(%platform, account = %grant.account_id, "account connected");
-        self.connection(platform, &grant.account_id).await
+        self.exchange_code(platform, code, &redirect_uri, verifier.as_ref().map(|v| v.expose_secret()), hint.as_deref()).await
     }
 
     async fn post_form(&self, platform: Platform, url: &Url, form: &[(&str, &str)]) -> Result<Value, OAuthError> {

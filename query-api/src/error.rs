@@ -158,7 +158,7 @@ impl From<analisa_ingest::oauth::OAuthError> for ApiError {
     fn from(error: analisa_ingest::oauth::OAuthError) -> Self {
         use analisa_ingest::oauth::OAuthError;
         match error {
-            OAuthError::BadState | OAuthError::RedirectMismatch { .. } => Self::BadRequest(error.to_string()),
+            OAuthError::BadState | OAuthError::RedirectMismatch { .. } | OAuthError::NoIdentity { .. } => Self::BadRequest(error.to_string()),
             OAuthError::NotConfigured { .. } => Self::Unavailable(error.to_string()),
             OAuthError::Refused { .. } | OAuthError::Http { .. } => Self::BadGateway(error.to_string()),
             OAuthError::NotConnected { .. } => Self::NotFound(error.to_string()),

@@ -109,6 +109,9 @@ impl Api {
         let protected = Router::new()
             .route("/v1/auth/logout", post(a::logout))
             .route("/v1/me", get(a::me))
+            .route("/v1/me/identities", get(routes::identities::list))
+            .route("/v1/me/identities/{platform}", post(routes::identities::begin_link).delete(routes::identities::unlink))
+            .route("/v1/me/identities/{platform}/complete", post(routes::identities::link))
             .route("/v1/orgs", post(o::create))
             .route("/v1/orgs/{org_id}", get(o::get).patch(o::update).delete(o::delete))
             .route("/v1/orgs/{org_id}/members", get(o::members))
@@ -149,7 +152,9 @@ impl Api {
             .route("/docs", get(ops::docs))
             .route("/v1/auth/register", post(a::register))
             .route("/v1/auth/login", post(a::login))
-            .route("/v1/auth/refresh", post(a::refresh));
+            .route("/v1/auth/refresh", post(a::refresh))
+            .route("/v1/auth/social/{platform}", post(routes::identities::begin_sign_in))
+            .route("/v1/auth/social/{platform}/complete", post(routes::identities::sign_in));
         let mut router = public.merge(protected).with_state(state.clone());
         router = match &state.config.web_root {
             Some(root) => router.fallback_service(web::dashboard(root)),

@@ -7,7 +7,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::PROBLEM_JSON;
-use crate::routes::{auth, connections, influencers, lists, ops, orgs, reports, sql};
+use crate::routes::{auth, connections, identities, influencers, lists, ops, orgs, reports, sql};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,6 +15,7 @@ use crate::routes::{auth, connections, influencers, lists, ops, orgs, reports, s
     paths(
         ops::health, ops::ready,
         auth::register, auth::login, auth::refresh, auth::logout, auth::me,
+        identities::begin_sign_in, identities::sign_in, identities::list, identities::begin_link, identities::link, identities::unlink,
         orgs::create, orgs::get, orgs::update, orgs::delete, orgs::members, orgs::change_role, orgs::remove_member,
         orgs::invite, orgs::invitations, orgs::revoke_invitation, orgs::accept,
         orgs::create_key, orgs::keys, orgs::revoke_key, orgs::activity,

@@ -71,7 +71,7 @@ try {
   await step('a wrong password gets a clear message', async () => {
     await page.getByLabel('E-mail').fill(email);
     await page.getByLabel('Senha').fill('definitely not the password');
-    await page.getByRole('button', { name: 'Entrar' }).click();
+    await page.getByRole('button', { name: 'Entrar', exact: true }).click();
     await assert.doesNotReject(page.getByText('E-mail ou senha incorretos.').waitFor());
   });
 
@@ -79,7 +79,7 @@ try {
   await step('logging in opens the search with results', async () => {
     const search = page.waitForResponse((r) => r.url().includes('/v1/influencers?') && r.status() === 200);
     await page.getByLabel('Senha').fill(password);
-    await page.getByRole('button', { name: 'Entrar' }).click();
+    await page.getByRole('button', { name: 'Entrar', exact: true }).click();
     await page.waitForURL(/\/influencers/);
     firstPage = await (await search).json();
     assert.ok(firstPage.items.length > 0, 'the demo world has influencers');
@@ -246,7 +246,7 @@ try {
     await tab.waitForURL(/\/login/);
     await tab.getByLabel('E-mail').fill(invitee);
     await tab.getByLabel('Senha').fill('another long password');
-    await tab.getByRole('button', { name: 'Entrar' }).click();
+    await tab.getByRole('button', { name: 'Entrar', exact: true }).click();
     await tab.waitForURL(/\/accept\?token=/);
     await tab.getByRole('button', { name: 'Aceitar e entrar na organização' }).click();
     await tab.getByText('Agora você faz parte de Agência Demo.').waitFor();
@@ -327,6 +327,18 @@ try {
     await stale.close();
   });
 
+  await step('a Facebook account is linked in Settings for signing in', async () => {
+    await page.goto(base + '/settings');
+    const row = page.locator('tr[data-identity="facebook"]');
+    await row.getByText('Não vinculada').waitFor();
+    await row.locator('[data-test=link]').click();
+    // The simulated Facebook Login approves at once and sends the browser back with a code.
+    await page.waitForURL(/\/settings\/identities\/callback\/facebook\?/);
+    await page.locator('[data-test=linked]').getByText('Pronto: agora você pode entrar com Facebook.').waitFor();
+    await page.getByRole('link', { name: 'Voltar às configurações' }).click();
+    await page.locator('tr[data-identity="facebook"]').getByText('Vinculada', { exact: true }).waitFor();
+  });
+
   await step('signing out ends the session on the server too', async () => {
     const token = await page.evaluate(() => JSON.parse(localStorage.getItem('analisa.session')).accessToken);
     await page.goto(base + '/influencers');
@@ -336,6 +348,17 @@ try {
     assert.equal(after.status(), 401);
     await page.goto(base + '/influencers');
     await page.waitForURL(/\/login/);
+  });
+
+  await step('signing in with the linked Facebook account opens the app', async () => {
+    await page.getByRole('button', { name: 'Entrar com Facebook' }).click();
+    await page.waitForURL(/\/influencers/);
+    await page.locator('[data-test=results] tbody tr').first().waitFor();
+    const me = await page.evaluate(async () => {
+      const token = JSON.parse(localStorage.getItem('analisa.session')).accessToken;
+      return (await fetch('/v1/me', { headers: { authorization: `Bearer ${token}` } })).json();
+    });
+    assert.equal(me.email, email);
   });
 
   assert.deepEqual(problems, [], 'the pages logged no errors');

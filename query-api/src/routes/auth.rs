@@ -160,12 +160,19 @@ pub async fn login(State(state): State<AppState>, Json(body): Json<LoginRequest>
         return Err(failed_login(tx, &email, Some(user_id)).await);
     }
     sqlx::query("DELETE FROM login_failures WHERE lower(email) = $1").bind(&email).execute(&mut *tx).await?;
-    let session = Uuid::now_v7();
-    sqlx::query("INSERT INTO sessions (family_id, user_id) VALUES ($1, $2)").bind(session).bind(user_id).execute(&mut *tx).await?;
-    let tokens = issue_tokens(&state, &mut tx, user_id, session).await?;
-    audit::append(&mut tx, Entry { org_id: None, actor: &format!("user:{user_id}"), action: "auth.login", target: &format!("session:{session}"), details: json!({}) }).await?;
+    let tokens = start_session(&state, &mut tx, user_id, "password").await?;
     tx.commit().await?;
     Ok(Json(tokens))
+}
+
+/// A new session for a user who proved who they are (`method`: password or a platform), with
+/// its first tokens, in the audit log.
+pub(crate) async fn start_session(state: &AppState, tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, user_id: Uuid, method: &str) -> ApiResult<TokenResponse> {
+    let session = Uuid::now_v7();
+    sqlx::query("INSERT INTO sessions (family_id, user_id) VALUES ($1, $2)").bind(session).bind(user_id).execute(&mut **tx).await?;
+    let tokens = issue_tokens(state, tx, user_id, session).await?;
+    audit::append(tx, Entry { org_id: None, actor: &format!("user:{user_id}"), action: "auth.login", target: &format!("session:{session}"), details: json!({"method": method}) }).await?;
+    Ok(tokens)
 }
 
 async fn failed_login(mut tx: sqlx::Transaction<'_, sqlx::Postgres>, email: &str, user_id: Option<Uuid>) -> ApiError {

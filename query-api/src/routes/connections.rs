@@ -90,7 +90,7 @@ pub async fn begin(State(state): State<AppState>, access: OrgAccess<Admin>, Json
 }
 
 /// The redirect URI of a request: an absolute http(s) URL without credentials or fragment.
-fn redirect_uri(text: &str) -> ApiResult<url::Url> {
+pub(crate) fn redirect_uri(text: &str) -> ApiResult<url::Url> {
     let bad = || ApiError::BadRequest("redirect_uri must be an absolute http(s) URL without user info or fragment".into());
     let url = url::Url::parse(text).map_err(|_| bad())?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() || text.len() > 2048 {

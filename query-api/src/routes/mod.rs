@@ -1,5 +1,6 @@
 pub mod auth;
 pub mod connections;
+pub mod identities;
 pub mod influencers;
 pub mod lists;
 pub mod ops;

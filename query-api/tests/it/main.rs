@@ -6,6 +6,7 @@ mod auth;
 mod cache;
 mod connections;
 mod dashboard;
+mod identities;
 mod influencers;
 mod openapi;
 mod reports;

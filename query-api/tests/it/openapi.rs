@@ -117,6 +117,9 @@ async fn every_operation_answers_as_documented() {
     assert_eq!(status, StatusCode::CREATED, "{connected}");
     fixture.connection_id = connected["id"].as_str().unwrap().to_owned();
     let pending = consent(&api, &fixture.owner, "tiktok").await;
+    // Linking Facebook to the owner (walked first: the longer path), then signing in with it.
+    let linking = identity_consent(&api, Some(&fixture.owner.access), "facebook").await;
+    let signing_in = identity_consent(&api, None, "facebook").await;
     let (doc, mut operations) = operations(&api).await;
     // Destructive operations last, the organisation's own deletion and sign-out very last.
     let rank = |(method, path): &(String, String)| match (method.as_str(), path.as_str()) {
@@ -139,6 +142,8 @@ async fn every_operation_answers_as_documented() {
             ("post", "/v1/invitations/accept") => (Some(invitee.access.as_str()), Some(json!({"token": invitation["token"]}))),
             ("post", "/v1/orgs/{org_id}/flags/{flag_id}/dispute") => (Some(fixture.owner.access.as_str()), Some(json!({"reason": "another one"}))),
             ("post", "/v1/orgs/{org_id}/connections/complete") => (Some(fixture.owner.access.as_str()), Some(json!({"platform": "tiktok", "code": pending.0, "state": pending.1}))),
+            ("post", "/v1/me/identities/{platform}/complete") => (Some(fixture.owner.access.as_str()), Some(json!({"code": linking.0, "state": linking.1}))),
+            ("post", "/v1/auth/social/{platform}/complete") => (None, Some(json!({"code": signing_in.0, "state": signing_in.1}))),
             ("post", "/v1/sql") => (Some(fixture.owner.access.as_str()), Some(json!({"sql": "SELECT 1 AS one", "org_id": fixture.owner.org_id}))),
             _ => (Some(fixture.owner.access.as_str()), body_for(name, template)),
         };

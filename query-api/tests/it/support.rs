@@ -387,6 +387,8 @@ pub fn body_for(method: &str, path: &str) -> Option<Value> {
         ("post", "/v1/orgs/{org_id}/connections") => json!({"platform": "tiktok", "redirect_uri": CALLBACK}),
         // A state of nobody's: refused (400) where it is not refused earlier as not yours.
         ("post", "/v1/orgs/{org_id}/connections/complete") => json!({"platform": "tiktok", "state": "not-issued", "code": "c"}),
+        ("post", "/v1/auth/social/{platform}") | ("post", "/v1/me/identities/{platform}") => json!({"redirect_uri": CALLBACK}),
+        ("post", "/v1/auth/social/{platform}/complete") | ("post", "/v1/me/identities/{platform}/complete") => json!({"state": "not-issued", "code": "c"}),
         ("post", "/v1/orgs/{org_id}/reports") | ("put", "/v1/orgs/{org_id}/reports/{report_id}") => json!({
             "name": "Semanal",
             "spec": {"scope": {"influencers": ["instagram:1003"]}, "sections": ["summary"], "period": {"last_days": 7}, "format": "csv"},
@@ -407,6 +409,7 @@ pub fn fill(path: &str, org_id: &str, fixture: &OrgFixture, member_id: &str) -> 
         .replace("{id}", "tiktok:1004")
         .replace("{report_id}", &fixture.report_id)
         .replace("{run_id}", &fixture.run_id)
+        .replace("{platform}", "facebook")
         .replace("{name}", "summary.csv")
         + &if path.ends_with("/files/{name}") { signature(&path.replace("{org_id}", org_id).replace("{report_id}", &fixture.report_id).replace("{run_id}", &fixture.run_id).replace("{name}", "summary.csv"), chrono::Utc::now().timestamp() + 3600) } else { String::new() }
 }
@@ -445,6 +448,20 @@ pub fn method(name: &str) -> Method {
 pub async fn consent(api: &TestApi, account: &Account, platform: &str) -> (String, String) {
     let (status, started) = api.post(&format!("/v1/orgs/{}/connections", account.org_id), Some(&account.access), json!({"platform": platform, "redirect_uri": CALLBACK})).await;
     assert_eq!(status, StatusCode::CREATED, "{started}");
+    follow_consent(&started).await
+}
+
+/// Begins a sign-in with `platform` (no credential) or linking it to the signed-in user, and
+/// follows the consent page: the (code, state) the platform sends back.
+pub async fn identity_consent(api: &TestApi, access: Option<&str>, platform: &str) -> (String, String) {
+    let path = if access.is_some() { format!("/v1/me/identities/{platform}") } else { format!("/v1/auth/social/{platform}") };
+    let (status, started) = api.post(&path, access, json!({"redirect_uri": CALLBACK})).await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    follow_consent(&started).await
+}
+
+/// Follows a consent page as a browser would (the simulator approves at once).
+async fn follow_consent(started: &Value) -> (String, String) {
     let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let response = browser.get(started["authorize_url"].as_str().unwrap()).send().await.unwrap();
     assert!(response.status().is_redirection(), "{}", response.text().await.unwrap());

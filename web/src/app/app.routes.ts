@@ -9,6 +9,7 @@ const signedIn: CanActivateFn = (_route, state) => {
 
 export const routes: Routes = [
   { path: 'login', loadComponent: () => import('./pages/login').then((m) => m.LoginPage) },
+  { path: 'login/callback/:platform', data: { purpose: 'login' }, loadComponent: () => import('./pages/identity-callback').then((m) => m.IdentityCallbackPage) },
   {
     path: '',
     canActivateChild: [signedIn],
@@ -21,6 +22,7 @@ export const routes: Routes = [
       { path: 'reports', loadComponent: () => import('./pages/reports').then((m) => m.ReportsPage) },
       { path: 'accept', loadComponent: () => import('./pages/accept').then((m) => m.AcceptPage) },
       { path: 'settings', loadComponent: () => import('./pages/settings').then((m) => m.SettingsPage) },
+      { path: 'settings/identities/callback/:platform', data: { purpose: 'link' }, loadComponent: () => import('./pages/identity-callback').then((m) => m.IdentityCallbackPage) },
       { path: 'settings/connections/callback/:platform', loadComponent: () => import('./pages/connect-callback').then((m) => m.ConnectCallbackPage) },
     ],
   },

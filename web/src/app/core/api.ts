@@ -228,6 +228,18 @@ export interface ApiKey {
   key?: string;
 }
 
+/** Platforms whose accounts can sign a user in (social login). */
+export const IDENTITY_PLATFORMS = ['facebook', 'instagram', 'tiktok'] as const;
+export type IdentityPlatform = (typeof IDENTITY_PLATFORMS)[number];
+
+/** A platform identity the user signs in with. */
+export interface Identity {
+  platform: IdentityPlatform;
+  subject: string;
+  created_at: string;
+  last_login_at: string | null;
+}
+
 export const CONNECTABLE_PLATFORMS = ['instagram', 'facebook', 'tiktok', 'tiktok_business', 'ga4'] as const;
 export type ConnectablePlatform = (typeof CONNECTABLE_PLATFORMS)[number];
 
@@ -383,6 +395,18 @@ export class Api {
   }
   completeConnection(org: string, platform: string, state: string, code: string): Observable<Connection> {
     return this.http.post<Connection>(`/v1/orgs/${org}/connections/complete`, { platform, state, code });
+  }
+  identities(): Observable<Identity[]> {
+    return this.http.get<Identity[]>('/v1/me/identities');
+  }
+  linkIdentity(platform: IdentityPlatform, redirectUri: string): Observable<{ authorize_url: string; expires_in: number }> {
+    return this.http.post<{ authorize_url: string; expires_in: number }>(`/v1/me/identities/${platform}`, { redirect_uri: redirectUri });
+  }
+  completeLink(platform: string, state: string, code: string): Observable<Identity> {
+    return this.http.post<Identity>(`/v1/me/identities/${encodeURIComponent(platform)}/complete`, { state, code });
+  }
+  unlinkIdentity(platform: string): Observable<unknown> {
+    return this.http.delete(`/v1/me/identities/${encodeURIComponent(platform)}`);
   }
   disconnect(org: string, connection: string): Observable<unknown> {
     return this.http.delete(`/v1/orgs/${org}/connections/${connection}`);

@@ -17,6 +17,8 @@ export interface Session {
 }
 
 export type LoginFailure = 'credentials' | 'throttled' | 'unavailable';
+/** Why a social sign-in did not sign in: nobody linked the account, the authorisation was stale or reused, or the service failed. */
+export type SocialFailure = 'unlinked' | 'stale' | 'unavailable';
 
 function readSession(): Session | null {
   try {
@@ -72,6 +74,30 @@ export class Auth {
     } catch (error) {
       if (error instanceof HttpErrorResponse && (error.status === 401 || error.status === 400)) return 'credentials';
       if (error instanceof HttpErrorResponse && error.status === 429) return 'throttled';
+      return 'unavailable';
+    }
+  }
+
+  /** The platform's consent page for signing in with `platform`, or null when it cannot start. */
+  async beginSocial(platform: string, redirectUri: string): Promise<string | null> {
+    try {
+      const started = await firstValueFrom(this.bare.post<{ authorize_url: string }>(`/v1/auth/social/${encodeURIComponent(platform)}`, { redirect_uri: redirectUri }));
+      return started.authorize_url;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Finishes a social sign-in with what the platform sent back. */
+  async socialLogin(platform: string, state: string, code: string): Promise<SocialFailure | null> {
+    try {
+      const tokens = await firstValueFrom(this.bare.post<TokenResponse>(`/v1/auth/social/${encodeURIComponent(platform)}/complete`, { state, code }));
+      this.store(toSession(tokens));
+      await this.loadMe();
+      return null;
+    } catch (error) {
+      if (error instanceof HttpErrorResponse && error.status === 401) return 'unlinked';
+      if (error instanceof HttpErrorResponse && error.status === 400) return 'stale';
       return 'unavailable';
     }
   }

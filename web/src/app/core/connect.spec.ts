@@ -1,4 +1,4 @@
-import { callbackUri, connectReturn } from './connect';
+import { callbackUri, connectReturn, identityCallbackUri, safeNext } from './connect';
 
 describe('connecting an account', () => {
   it('comes back to one page per platform', () => {
@@ -15,5 +15,17 @@ describe('connecting an account', () => {
     expect(connectReturn({ error_reason: 'user_denied' })).toEqual({ kind: 'refused', reason: 'user_denied' });
     expect(connectReturn({ code: 'c' })).toEqual({ kind: 'missing' });
     expect(connectReturn({})).toEqual({ kind: 'missing' });
+  });
+
+  it('sends sign-ins and links back to their own pages', () => {
+    expect(identityCallbackUri('https://app.example', 'facebook', 'login')).toBe('https://app.example/login/callback/facebook');
+    expect(identityCallbackUri('https://app.example', 'tiktok', 'link')).toBe('https://app.example/settings/identities/callback/tiktok');
+  });
+
+  it('opens only pages of the app after signing in', () => {
+    expect(safeNext('/lists?x=1')).toBe('/lists?x=1');
+    expect(safeNext('//evil.example/')).toBe('/influencers');
+    expect(safeNext('https://evil.example/')).toBe('/influencers');
+    expect(safeNext(null)).toBe('/influencers');
   });
 });

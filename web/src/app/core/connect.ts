@@ -8,6 +8,23 @@ export function callbackUri(origin: string, platform: string): string {
   return `${origin}/settings/connections/callback/${encodeURIComponent(platform)}`;
 }
 
+/** Where a social sign-in keeps the page to open afterwards while the browser is at the platform. */
+export const SOCIAL_NEXT_KEY = 'analisa.social.next';
+
+/**
+ * The dashboard page a platform sends the user back to after identifying them: the sign-in
+ * callback (before any session) or the linking one under Settings.
+ */
+export function identityCallbackUri(origin: string, platform: string, purpose: 'login' | 'link'): string {
+  const page = purpose === 'login' ? 'login/callback' : 'settings/identities/callback';
+  return `${origin}/${page}/${encodeURIComponent(platform)}`;
+}
+
+/** Only paths inside the app: a crafted ?next= must not send the user elsewhere. */
+export function safeNext(next: string | null | undefined): string {
+  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/influencers';
+}
+
 /** What the platform came back with: a code and state, its refusal, or nothing usable. */
 export type ConnectReturn = { kind: 'code'; code: string; state: string } | { kind: 'refused'; reason: string } | { kind: 'missing' };
 

@@ -1,8 +1,10 @@
 import { Component, inject, input, signal } from '@angular/core';
 import { FormsModule } from '@angular/forms';
 import { Router } from '@angular/router';
+import { IDENTITY_PLATFORMS } from '../core/api';
 import { Auth } from '../core/auth';
-import { I18N_PIPES } from '../core/i18n';
+import { SOCIAL_NEXT_KEY, identityCallbackUri, safeNext } from '../core/connect';
+import { I18N_PIPES, I18n } from '../core/i18n';
 
 @Component({
   selector: 'an-login',
@@ -26,12 +28,20 @@ import { I18N_PIPES } from '../core/i18n';
         }
         <button type="submit" class="primary" [disabled]="busy() || !form.valid">{{ (busy() ? 'login.busy' : 'login.submit') | t }}</button>
       </form>
+      <div class="social" data-test="social-login">
+        <p class="muted">{{ 'login.or' | t }}</p>
+        @for (platform of platforms; track platform) {
+          <button type="button" (click)="social(platform)" [disabled]="busy()" [attr.data-platform]="platform">{{ 'login.with' | t: { platform: i18n.tOr('platform.' + platform, platform) } }}</button>
+        }
+      </div>
     </section>
   `,
 })
 export class LoginPage {
   private readonly auth = inject(Auth);
   private readonly router = inject(Router);
+  protected readonly i18n = inject(I18n);
+  protected readonly platforms = IDENTITY_PLATFORMS;
   /** Why the user is here (`expired`, `signed-out`), from the URL. */
   readonly reason = input<string>();
   readonly next = input<string>();
@@ -49,8 +59,20 @@ export class LoginPage {
       this.error.set(failure);
       return;
     }
-    // Only paths inside the app: a crafted ?next= must not send the user elsewhere.
-    const next = this.next();
-    await this.router.navigateByUrl(next && next.startsWith('/') && !next.startsWith('//') ? next : '/influencers');
+    await this.router.navigateByUrl(safeNext(this.next()));
+  }
+
+  /** Sends the browser to the platform's consent page; it comes back to /login/callback/…. */
+  async social(platform: string): Promise<void> {
+    this.busy.set(true);
+    this.error.set(null);
+    const url = await this.auth.beginSocial(platform, identityCallbackUri(location.origin, platform, 'login'));
+    if (!url) {
+      this.busy.set(false);
+      this.error.set('unavailable');
+      return;
+    }
+    sessionStorage.setItem(SOCIAL_NEXT_KEY, safeNext(this.next()));
+    location.assign(url);
   }
 }

@@ -1,7 +1,7 @@
 import { Component, signal } from '@angular/core';
 import { FormsModule } from '@angular/forms';
-import { ApiKey, CONNECTABLE_PLATFORMS, ConnectablePlatform, Connection, Invitation, Member, Role } from '../core/api';
-import { CONNECT_ORG_KEY, callbackUri } from '../core/connect';
+import { ApiKey, CONNECTABLE_PLATFORMS, ConnectablePlatform, Connection, IDENTITY_PLATFORMS, Identity, IdentityPlatform, Invitation, Member, Role } from '../core/api';
+import { CONNECT_ORG_KEY, callbackUri, identityCallbackUri } from '../core/connect';
 import { I18N_PIPES } from '../core/i18n';
 import { OrgPage } from '../ui/org-page';
 
@@ -32,6 +32,30 @@ const ROLES: Role[] = ['owner', 'admin', 'analyst', 'viewer'];
                     } @else { {{ 'role.' + m.role | t }} }
                   </td>
                   <td>{{ m.joined_at | day }}</td>
+                </tr>
+              }
+            </tbody>
+          </table>
+        </div>
+      </section>
+
+      <section class="card" aria-labelledby="identities-title" data-test="identities">
+        <h2 id="identities-title">{{ 'settings.identities' | t }}</h2>
+        <p class="muted">{{ 'settings.identitiesHint' | t }}</p>
+        <div class="table-wrap">
+          <table>
+            <thead><tr><th scope="col">{{ 'col.platform' | t }}</th><th scope="col">{{ 'settings.identityStatus' | t }}</th><th scope="col">{{ 'settings.lastLogin' | t }}</th><th scope="col"><span class="visually-hidden">{{ 'settings.link' | t }}</span></th></tr></thead>
+            <tbody>
+              @for (p of identityPlatforms; track p) {
+                @let linked = identity(p);
+                <tr [attr.data-identity]="p">
+                  <td>{{ i18n.tOr('platform.' + p, p) }}</td>
+                  <td>{{ (linked ? 'settings.linked' : 'settings.notLinked') | t }}</td>
+                  <td>{{ linked?.last_login_at ? (linked!.last_login_at! | day) : '—' }}</td>
+                  <td>
+                    @if (linked) { <button type="button" class="link danger" (click)="unlink(p)" data-test="unlink">{{ 'settings.unlink' | t }}</button> }
+                    @else { <button type="button" class="link" (click)="link(p)" [disabled]="connecting()" data-test="link">{{ 'settings.link' | t }}</button> }
+                  </td>
                 </tr>
               }
             </tbody>
@@ -162,10 +186,13 @@ export class SettingsPage extends OrgPage {
   protected connectPlatform: ConnectablePlatform = 'instagram';
   protected propertyId = '';
   protected readonly connecting = signal(false);
+  protected readonly identityPlatforms = IDENTITY_PLATFORMS;
+  protected readonly identities = signal<Identity[]>([]);
 
   protected reload(): void {
     this.error.set(null);
     this.api.members(this.org).subscribe({ next: (m) => this.members.set(m), error: this.fail });
+    this.api.identities().subscribe({ next: (i) => this.identities.set(i), error: this.fail });
     if (this.auth.canAdmin()) {
       this.api.keys(this.org).subscribe({ next: (k) => this.keys.set(k), error: this.fail });
       this.api.connections(this.org).subscribe({ next: (c) => this.connections.set(c), error: this.fail });
@@ -229,6 +256,24 @@ export class SettingsPage extends OrgPage {
       },
       error: (e: unknown) => (this.connecting.set(false), this.fail(e)),
     });
+  }
+
+  protected identity(platform: IdentityPlatform): Identity | undefined {
+    return this.identities().find((i) => i.platform === platform);
+  }
+
+  /** Sends the browser to the platform's consent page to link the account for signing in. */
+  protected link(platform: IdentityPlatform): void {
+    this.connecting.set(true);
+    this.api.linkIdentity(platform, identityCallbackUri(location.origin, platform, 'link')).subscribe({
+      next: (started) => location.assign(started.authorize_url),
+      error: (e: unknown) => (this.connecting.set(false), this.fail(e)),
+    });
+  }
+
+  protected unlink(platform: IdentityPlatform): void {
+    if (!confirm(this.i18n.t('settings.confirmUnlink', { platform: this.i18n.tOr('platform.' + platform, platform) }))) return;
+    this.api.unlinkIdentity(platform).subscribe({ next: () => this.reload(), error: this.fail });
   }
 
   protected disconnect(connection: Connection): void {
