@@ -109,9 +109,9 @@ impl Api {
         let protected = Router::new()
             .route("/v1/auth/logout", post(a::logout))
             .route("/v1/me", get(a::me))
-            .route("/v1/me/identities", get(routes::identities::list))
-            .route("/v1/me/identities/{platform}", post(routes::identities::begin_link).delete(routes::identities::unlink))
-            .route("/v1/me/identities/{platform}/complete", post(routes::identities::link))
+            .route("/v1/me/identities", get(routes::identities::list_identities))
+            .route("/v1/me/identities/{platform}", post(routes::identities::begin_link_identity).delete(routes::identities::unlink_identity))
+            .route("/v1/me/identities/{platform}/complete", post(routes::identities::link_identity))
             .route("/v1/orgs", post(o::create))
             .route("/v1/orgs/{org_id}", get(o::get).patch(o::update).delete(o::delete))
             .route("/v1/orgs/{org_id}/members", get(o::members))
@@ -153,8 +153,8 @@ impl Api {
             .route("/v1/auth/register", post(a::register))
             .route("/v1/auth/login", post(a::login))
             .route("/v1/auth/refresh", post(a::refresh))
-            .route("/v1/auth/social/{platform}", post(routes::identities::begin_sign_in))
-            .route("/v1/auth/social/{platform}/complete", post(routes::identities::sign_in));
+            .route("/v1/auth/social/{platform}", post(routes::identities::begin_social_sign_in))
+            .route("/v1/auth/social/{platform}/complete", post(routes::identities::social_sign_in));
         let mut router = public.merge(protected).with_state(state.clone());
         router = match &state.config.web_root {
             Some(root) => router.fallback_service(web::dashboard(root)),

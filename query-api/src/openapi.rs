@@ -15,7 +15,7 @@ use crate::routes::{auth, connections, identities, influencers, lists, ops, orgs
     paths(
         ops::health, ops::ready,
         auth::register, auth::login, auth::refresh, auth::logout, auth::me,
-        identities::begin_sign_in, identities::sign_in, identities::list, identities::begin_link, identities::link, identities::unlink,
+        identities::begin_social_sign_in, identities::social_sign_in, identities::list_identities, identities::begin_link_identity, identities::link_identity, identities::unlink_identity,
         orgs::create, orgs::get, orgs::update, orgs::delete, orgs::members, orgs::change_role, orgs::remove_member,
         orgs::invite, orgs::invitations, orgs::revoke_invitation, orgs::accept,
         orgs::create_key, orgs::keys, orgs::revoke_key, orgs::activity,

@@ -73,7 +73,7 @@ async fn started(state: &AppState, platform: Platform, body: &IdentityStart, use
 /// Begins signing in with a platform account: the answer is the platform's consent page.
 #[utoipa::path(post, path = "/v1/auth/social/{platform}", tag = "auth", params(("platform" = String, Path, description = "facebook, instagram or tiktok")), request_body = IdentityStart,
     responses((status = 201, body = ConnectStarted), (status = 400, body = Problem), (status = 503, body = Problem)))]
-pub async fn begin_sign_in(State(state): State<AppState>, Path(name): Path<String>, Json(body): Json<IdentityStart>) -> ApiResult<(StatusCode, Json<ConnectStarted>)> {
+pub async fn begin_social_sign_in(State(state): State<AppState>, Path(name): Path<String>, Json(body): Json<IdentityStart>) -> ApiResult<(StatusCode, Json<ConnectStarted>)> {
     started(&state, platform(&name)?, &body, None).await
 }
 
@@ -82,7 +82,7 @@ pub async fn begin_sign_in(State(state): State<AppState>, Path(name): Path<Strin
 /// (link it under Settings after signing in with e-mail and password).
 #[utoipa::path(post, path = "/v1/auth/social/{platform}/complete", tag = "auth", params(("platform" = String, Path, description = "facebook, instagram or tiktok")), request_body = IdentityFinish,
     responses((status = 200, body = TokenResponse), (status = 400, body = Problem), (status = 401, body = Problem), (status = 502, body = Problem), (status = 503, body = Problem)))]
-pub async fn sign_in(State(state): State<AppState>, Path(name): Path<String>, Json(body): Json<IdentityFinish>) -> ApiResult<Json<TokenResponse>> {
+pub async fn social_sign_in(State(state): State<AppState>, Path(name): Path<String>, Json(body): Json<IdentityFinish>) -> ApiResult<Json<TokenResponse>> {
     let platform = platform(&name)?;
     checked(&body)?;
     let subject = state.connections()?.identify(platform, &body.state, &body.code, None).await?;
@@ -105,7 +105,7 @@ pub async fn sign_in(State(state): State<AppState>, Path(name): Path<String>, Js
 /// The platform identities the signed-in user can sign in with.
 #[utoipa::path(get, path = "/v1/me/identities", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = [Identity]), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Vec<Identity>>> {
+pub async fn list_identities(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Vec<Identity>>> {
     let rows: Vec<IdentityRow> = sqlx::query_as("SELECT platform, subject, created_at, last_login_at FROM user_identities WHERE user_id = $1 ORDER BY platform")
         .bind(principal.user_id()?)
         .fetch_all(&state.db)
@@ -117,7 +117,7 @@ pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiRes
 /// consent page, bound to this user by a single-use `state`.
 #[utoipa::path(post, path = "/v1/me/identities/{platform}", tag = "auth", security(("bearer" = [])), params(("platform" = String, Path, description = "facebook, instagram or tiktok")), request_body = IdentityStart,
     responses((status = 201, body = ConnectStarted), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 503, body = Problem)))]
-pub async fn begin_link(State(state): State<AppState>, principal: Principal, Path(name): Path<String>, Json(body): Json<IdentityStart>) -> ApiResult<(StatusCode, Json<ConnectStarted>)> {
+pub async fn begin_link_identity(State(state): State<AppState>, principal: Principal, Path(name): Path<String>, Json(body): Json<IdentityStart>) -> ApiResult<(StatusCode, Json<ConnectStarted>)> {
     let user_id = principal.user_id()?;
     started(&state, platform(&name)?, &body, Some(user_id)).await
 }
@@ -126,7 +126,7 @@ pub async fn begin_link(State(state): State<AppState>, principal: Principal, Pat
 /// linked to another user, or a second identity on one platform, is refused.
 #[utoipa::path(post, path = "/v1/me/identities/{platform}/complete", tag = "auth", security(("bearer" = [])), params(("platform" = String, Path, description = "facebook, instagram or tiktok")), request_body = IdentityFinish,
     responses((status = 201, body = Identity), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 502, body = Problem), (status = 503, body = Problem)))]
-pub async fn link(State(state): State<AppState>, principal: Principal, Path(name): Path<String>, Json(body): Json<IdentityFinish>) -> ApiResult<(StatusCode, Json<Identity>)> {
+pub async fn link_identity(State(state): State<AppState>, principal: Principal, Path(name): Path<String>, Json(body): Json<IdentityFinish>) -> ApiResult<(StatusCode, Json<Identity>)> {
     let user_id = principal.user_id()?;
     let platform = platform(&name)?;
     checked(&body)?;
@@ -156,7 +156,7 @@ pub async fn link(State(state): State<AppState>, principal: Principal, Path(name
 /// Unlinks the user's identity on a platform: it no longer signs anyone in.
 #[utoipa::path(delete, path = "/v1/me/identities/{platform}", tag = "auth", security(("bearer" = [])), params(("platform" = String, Path, description = "facebook, instagram or tiktok")),
     responses((status = 204), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn unlink(State(state): State<AppState>, principal: Principal, Path(name): Path<String>) -> ApiResult<StatusCode> {
+pub async fn unlink_identity(State(state): State<AppState>, principal: Principal, Path(name): Path<String>) -> ApiResult<StatusCode> {
     let user_id = principal.user_id()?;
     let platform = platform(&name)?;
     let mut tx = state.db.begin().await?;
