@@ -60,9 +60,12 @@ impl Cadence {
 
     fn accounts_sql(self) -> &'static str {
         match self {
+            // Connected accounts too: an organisation connects one for its insights, which
+            // nobody collects unless the account is scheduled.
             Cadence::Tracked => {
                 "SELECT platform, account_id FROM tracked_list_members
                  UNION SELECT platform, account_id FROM campaign_members
+                 UNION SELECT platform, account_id FROM platform_connections WHERE status = 'active'
                  ORDER BY 1, 2"
             }
             // A campaign runs from its first to its last day, in UTC dates.

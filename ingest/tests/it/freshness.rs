@@ -61,21 +61,34 @@ async fn tracked_and_campaign_accounts_are_enqueued_once_per_occurrence() {
             .unwrap();
         sqlx::query("INSERT INTO campaign_members (campaign_id, platform, account_id) VALUES ($1, $2, $3)").bind(campaign).bind(platform).bind(account).execute(&pool).await.unwrap();
     }
+    // Connected accounts are collected daily while their token works.
+    for (platform, account, status) in [("ga4", "123456", "active"), ("instagram", "1001", "active"), ("tiktok", "6006", "needs_reauth"), ("facebook", "7007", "revoked")] {
+        sqlx::query("INSERT INTO platform_connections (id, org_id, platform, account_id, status, access_token) VALUES ($1, $2, $3, $4, $5, '\\x00')")
+            .bind(uuid::Uuid::new_v4())
+            .bind(org.to_string())
+            .bind(platform)
+            .bind(account)
+            .bind(status)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
     let config = queue_config();
     let url = std::env::var("ANALISA_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
     let queue = Queue::connect(&url, config.clone()).await.unwrap();
     let now = Utc::now();
 
-    // Daily: everything tracked or in a campaign, once each; the unknown platform is skipped.
-    assert_eq!(enqueue_due(&pool, &queue, Cadence::Tracked, now, "scheduler-a").await.unwrap(), Some(4));
+    // Daily: everything tracked, in a campaign or connected, once each; the unknown platform and
+    // the connections that need re-authorisation or were revoked are skipped.
+    assert_eq!(enqueue_due(&pool, &queue, Cadence::Tracked, now, "scheduler-a").await.unwrap(), Some(5));
     // A second scheduler finds the occurrence taken and enqueues nothing.
     assert_eq!(enqueue_due(&pool, &queue, Cadence::Tracked, now, "scheduler-b").await.unwrap(), None);
     let ids = |tasks: &[Task]| tasks.iter().map(|t| format!("{}:{}", t.platform, t.account_id)).collect::<Vec<_>>();
-    assert_eq!(ids(&queued(&config).await), ["facebook:4004", "instagram:1001", "instagram:5005", "tiktok:2002"]);
+    assert_eq!(ids(&queued(&config).await), ["facebook:4004", "ga4:123456", "instagram:1001", "instagram:5005", "tiktok:2002"]);
 
     // Hourly: the accounts of the campaigns running today only.
     assert_eq!(enqueue_due(&pool, &queue, Cadence::Campaigns, now, "scheduler-b").await.unwrap(), Some(2));
-    assert_eq!(ids(&queued(&config).await[4..]), ["facebook:4004", "instagram:1001"]);
+    assert_eq!(ids(&queued(&config).await[5..]), ["facebook:4004", "instagram:1001"]);
     assert!(queued(&config).await.iter().all(|t| t.scope == analisa_ingest::Scope::Full && t.attempt == 0));
     drop_database(pool, &name).await;
 }
