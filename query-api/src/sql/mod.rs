@@ -238,7 +238,8 @@ impl Gateway {
             }
         }
         let snapshot = self.snapshot().await?;
-        let session = session::for_caller(&self.lake, &snapshot, &checked.pins, &self.views, caller, self.config.memory_limit).await?;
+        let needs = session::Needs::of(&reads, &self.views);
+        let session = session::for_caller(&self.lake, &snapshot, &checked.pins, &self.views, caller, self.config.memory_limit, &needs).await?;
         let memory = self.config.memory_limit;
         let plan = session.ctx.state().statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(checked.statement))).await.map_err(|e| SqlError::from_datafusion(e, memory))?;
         // Belt and braces: the text check already allowed only a query.
@@ -360,7 +361,7 @@ impl Gateway {
     /// Every table and view the caller may read, with the schema a query of it returns.
     pub async fn catalogue(&self, caller: &Caller) -> Result<Vec<Listed>, SqlError> {
         let snapshot = self.snapshot().await?;
-        let session = session::for_caller(&self.lake, &snapshot, &[], &self.views, caller, self.config.memory_limit).await?;
+        let session = session::for_caller(&self.lake, &snapshot, &[], &self.views, caller, self.config.memory_limit, &session::Needs::Everything).await?;
         let catalog = session.ctx.catalog(CATALOG).ok_or_else(|| SqlError::Internal("the session has no catalogue".into()))?;
         let mut listed = Vec::new();
         for layer in Layer::ALL.into_iter().filter(|&l| caller.role >= least_role(l)) {

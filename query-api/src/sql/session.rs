@@ -98,13 +98,60 @@ fn reference(layer: Layer, name: &str) -> TableReference {
     TableReference::full(CATALOG, layer.as_str(), name)
 }
 
+/// What a session must hold: everything (to list the catalogue), or only what one query reads.
+/// Registering a table or planning a view costs as much as planning a small query, so a query
+/// gets just its own.
+pub enum Needs {
+    Everything,
+    Only { tables: BTreeSet<TableId>, views: BTreeSet<(Layer, String)> },
+}
+
+impl Needs {
+    /// The tables and views `reads` names, the tables those views read, and the tables the
+    /// row policies of all of them (pinned versions too) look up.
+    pub fn of(reads: &[Relation], views: &Views) -> Self {
+        let (mut tables, mut named, mut pinned) = (BTreeSet::new(), BTreeSet::new(), Vec::new());
+        for relation in reads {
+            match relation {
+                Relation::Table(id) => {
+                    tables.insert(*id);
+                }
+                Relation::Pinned(pin) => pinned.push(pin.table),
+                Relation::View(layer, name) => {
+                    named.insert((*layer, name.clone()));
+                    tables.extend(views.views.iter().filter(|v| v.layer == *layer && v.name == *name).flat_map(|v| v.reads.iter().copied()));
+                }
+                Relation::InformationSchema => return Self::Everything,
+                Relation::Series => {}
+            }
+        }
+        let lookups: Vec<TableId> = tables.iter().chain(&pinned).flat_map(|id| RowPolicy::lookups(*id).iter().copied()).collect();
+        tables.extend(lookups);
+        Self::Only { tables, views: named }
+    }
+
+    fn table(&self, id: TableId) -> bool {
+        match self {
+            Self::Everything => true,
+            Self::Only { tables, .. } => tables.contains(&id),
+        }
+    }
+
+    fn view(&self, view: &View) -> bool {
+        match self {
+            Self::Everything => true,
+            Self::Only { views, .. } => views.contains(&(view.layer, view.name.clone())),
+        }
+    }
+}
+
 /// Builds the session of one query.
-pub async fn for_caller(lake: &Lake, snapshot: &Snapshot, pins: &[Pin], views: &Views, caller: &Caller, memory_limit: u64) -> Result<CallerSession, SqlError> {
+pub async fn for_caller(lake: &Lake, snapshot: &Snapshot, pins: &[Pin], views: &Views, caller: &Caller, memory_limit: u64, needs: &Needs) -> Result<CallerSession, SqlError> {
     let ctx = lake.bounded_context(memory_limit).map_err(SqlError::from_lake)?;
     let datafusion = |e| SqlError::from_datafusion(e, memory_limit);
     let mut raw: BTreeMap<TableId, Arc<dyn TableProvider>> = BTreeMap::new();
     let mut versions = BTreeMap::new();
-    for table in snapshot.tables.iter() {
+    for table in snapshot.tables.iter().filter(|t| needs.table(t.id())) {
         raw.insert(table.id(), table.provider(&ctx).await.map_err(SqlError::from_lake)?);
         versions.insert(table.id(), table.version());
     }
@@ -121,7 +168,7 @@ pub async fn for_caller(lake: &Lake, snapshot: &Snapshot, pins: &[Pin], views: &
     }
     // Views are planned while every table is registered; their plans hold the (filtered)
     // tables themselves, so they keep working once the tables the role may not read are gone.
-    for view in &views.views {
+    for view in views.views.iter().filter(|v| needs.view(v)) {
         if view.reads.iter().all(|id| raw.contains_key(id)) {
             let create = format!("CREATE VIEW {CATALOG}.{}.{} AS {}", view.layer, view.name, view.sql);
             ctx.sql(&create).await.map_err(|e| SqlError::Internal(format!("view {}.{}: {e}", view.layer, view.name)))?;
@@ -165,6 +212,15 @@ impl RowPolicy {
             theirs: accounts(col("org_id").is_not_null().and(col("org_id").not_eq(lit(org))))?,
             our_properties,
         })
+    }
+
+    /// The tables `predicate` looks up for a table's rows.
+    fn lookups(id: TableId) -> &'static [TableId] {
+        match id {
+            TableId::POST_METRICS | TableId::INSTAGRAM_RAW | TableId::FACEBOOK_RAW | TableId::TIKTOK_RAW | TableId::TIKTOK_BUSINESS_RAW | TableId::WEBHOOK_EVENTS => &[TableId::ACCOUNTS],
+            TableId::GA4_RAW => &[TableId::INSIGHTS],
+            _ => &[],
+        }
     }
 
     fn predicate(&self, id: TableId) -> Option<Expr> {
