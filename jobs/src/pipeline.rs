@@ -328,7 +328,8 @@ impl Pipeline {
         if step.layer() == Layer::Gold {
             script.push_str(&self.formulas.to_sql());
         }
-        for (_, name, sql) in VIEWS.iter().filter(|(l, _, _)| *l == step.layer()) {
+        // Only the views the query names: the others may read tables this step makes.
+        for (_, name, sql) in VIEWS.iter().filter(|(l, name, _)| *l == step.layer() && step.sql.contains(name)) {
             script.push_str(&format!("CREATE VIEW {name} AS\n{};\n\n", render(step.name, sql, &parameters)?.trim_end()));
         }
         script.push_str(step.render(&parameters)?.trim_end());
