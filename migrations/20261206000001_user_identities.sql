@@ -16,3 +16,5 @@ CREATE TABLE user_identities (
 ALTER TABLE oauth_states
     ADD COLUMN purpose text NOT NULL DEFAULT 'connect' CHECK (purpose IN ('connect', 'login', 'link')),
     ADD COLUMN user_id uuid;
+-- Sign-ins can be begun by anyone: expired states are deleted as new ones begin.
+CREATE INDEX oauth_states_expiry ON oauth_states (expires_at);

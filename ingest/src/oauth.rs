@@ -205,6 +205,8 @@ impl Connections {
             Purpose::Connect { org_id, account_hint } => (org_id, account_hint, None, "connect", config.scopes.clone()),
             Purpose::Identity { user_id } => (None, None, user_id, if user_id.is_some() { "link" } else { "login" }, vec![identity_scope(platform)?.to_owned()]),
         };
+        // Abandoned authorisations go as new ones begin, so the table holds minutes of them.
+        sqlx::query("DELETE FROM oauth_states WHERE expires_at <= now()").execute(&self.pool).await?;
         sqlx::query("INSERT INTO oauth_states (state, platform, redirect_uri, code_verifier, account_hint, org_id, purpose, user_id, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
             .bind(&state)
             .bind(platform.as_str())

@@ -60,9 +60,13 @@ async fn authorisation_code_round_trips_and_tokens_stay_sealed() {
     let connections = Connections::new(pool.clone(), cipher(), platforms);
     let redirect = Url::parse("https://analisa.example/oauth/callback").unwrap();
 
-    // TikTok (Login Kit): state + PKCE, refresh rotation.
+    // TikTok (Login Kit): state + PKCE, refresh rotation. An abandoned, expired authorisation
+    // is cleared as a new one begins.
     let tiktok = account(&sim, "tiktok", false);
+    sqlx::query("INSERT INTO oauth_states (state, platform, redirect_uri, org_id, expires_at) VALUES ('abandoned', 'tiktok', 'https://x.example/', 'org-1', now() - interval '1 minute')").execute(&pool).await.unwrap();
     let url = connections.begin(Platform::Tiktok, &redirect, Some("org-1"), None).await.unwrap();
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM oauth_states WHERE state = 'abandoned'").fetch_one(&pool).await.unwrap();
+    assert_eq!(left, 0);
     assert!(url.query_pairs().any(|(k, v)| k == "code_challenge_method" && v == "S256"));
     let (code, state) = consent(&url, &tiktok).await;
     // A state that was never issued is refused, and does not spend the real one.
