@@ -7,18 +7,20 @@
 -- ${metrics.video_window} videos with views.
 -- Means and sums of fractions are taken over DECIMAL(38, 18): a float sum depends on the order
 -- rows arrive in, a decimal one does not, so a rerun gives bit-identical results.
+-- The newest snapshot of each account is an ordered aggregate, not a window: a hash table of
+-- accounts instead of a sort of every account-day (7.3M rows in the B1 world), which ran the
+-- step out of its memory pool.
 WITH latest AS (
-    SELECT platform, account_id, followers,
-           ROW_NUMBER() OVER (PARTITION BY platform, account_id ORDER BY snapshot_date DESC) AS pick
+    SELECT platform, account_id, last_value(followers ORDER BY snapshot_date) AS followers
     FROM silver.account_daily
     WHERE snapshot_date <= ${as_of_date}
+    GROUP BY platform, account_id
 ),
 base AS (
     SELECT l.platform, l.account_id, l.followers, t.tier, t.reach_rate, a.niche, a.country, a.language
     FROM latest l
     JOIN registry.tiers t ON l.followers >= t.min_followers AND (t.max_followers IS NULL OR l.followers < t.max_followers)
     LEFT JOIN silver.accounts a ON a.platform = l.platform AND a.account_id = l.account_id
-    WHERE l.pick = 1
 ),
 -- Followers d days before: the newest snapshot on that day or up to 3 days earlier.
 past AS (
