@@ -1,5 +1,6 @@
 //! `analisa`: the one binary. It parses arguments and calls the crates; nothing else.
 
+mod bench_cmd;
 mod config;
 mod database;
 mod demo_cmd;
@@ -66,6 +67,9 @@ enum Command {
     Audit(serve_cmd::AuditCommand),
     /// The whole product on this machine: a simulated world collected, processed and served.
     Demo(demo_cmd::DemoArgs),
+    /// Benchmarks that need the product's insides (the others are scripts in bench/).
+    #[command(subcommand)]
+    Bench(bench_cmd::BenchCommand),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -75,7 +79,7 @@ fn main() -> anyhow::Result<()> {
         config.log.format = format;
     }
     // The demo narrates its own progress; per-run log lines would drown it.
-    if matches!(cli.command, Command::Demo(_)) && std::env::var_os("RUST_LOG").is_none() {
+    if matches!(cli.command, Command::Demo(_) | Command::Bench(_)) && std::env::var_os("RUST_LOG").is_none() {
         config.log.filter = format!("warn,{}", config.log.filter.split(',').filter(|d| d.contains('=')).collect::<Vec<_>>().join(","));
     }
     telemetry::init(&config.log)?;
@@ -92,5 +96,6 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => runtime.block_on(serve_cmd::serve(args, &config)),
         Command::Audit(command) => runtime.block_on(serve_cmd::audit(command, &config)),
         Command::Demo(args) => runtime.block_on(demo_cmd::run(args, &config)),
+        Command::Bench(command) => runtime.block_on(bench_cmd::run(command, &config)),
     }
 }
