@@ -117,7 +117,7 @@ def duckdb_dialect(sql):
     sql = re.sub(r"named_struct\('metric', (.*?), 'value', ", r"struct_pack(metric := \1, value := ", sql)
     sql = sql.replace("make_array(", "list_value(")
     # An ordered aggregate in DataFusion, a window function only in DuckDB: its arg_max.
-    sql = re.sub(r"last_value\((\w+) ORDER BY (\w+)\)", r"arg_max(\1, \2)", sql)
+    sql = re.sub(r"last_value\(([\w.]+) ORDER BY ([\w.]+)\)", r"arg_max(\1, \2)", sql)
     return re.sub(r"CREATE (TABLE|VIEW) ", r"CREATE OR REPLACE \1 ", sql)
 
 

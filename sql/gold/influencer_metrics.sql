@@ -7,9 +7,9 @@
 -- ${metrics.video_window} videos with views.
 -- Means and sums of fractions are taken over DECIMAL(38, 18): a float sum depends on the order
 -- rows arrive in, a decimal one does not, so a rerun gives bit-identical results.
--- The newest snapshot of each account is an ordered aggregate, not a window: a hash table of
--- accounts instead of a sort of every account-day (7.3M rows in the B1 world), which ran the
--- step out of its memory pool.
+-- Newest snapshots (of each account, and on or before each growth window's start) are ordered
+-- aggregates, not windows: a hash table of accounts instead of a sort of every account-day
+-- (7.3M rows in the B1 world), which ran the step out of its memory pool.
 WITH latest AS (
     SELECT platform, account_id, last_value(followers ORDER BY snapshot_date) AS followers
     FROM silver.account_daily
@@ -24,12 +24,12 @@ base AS (
 ),
 -- Followers d days before: the newest snapshot on that day or up to 3 days earlier.
 past AS (
-    SELECT h.platform, h.account_id, w.days, h.followers,
-           ROW_NUMBER() OVER (PARTITION BY h.platform, h.account_id, w.days ORDER BY h.snapshot_date DESC) AS pick
+    SELECT h.platform, h.account_id, w.days, last_value(h.followers ORDER BY h.snapshot_date) AS followers
     FROM silver.account_daily h
     CROSS JOIN (VALUES (7), (30), (90)) AS w(days)
     WHERE CAST(h.snapshot_date AS INT) <= CAST(${as_of_date} AS INT) - w.days
       AND CAST(h.snapshot_date AS INT) >= CAST(${as_of_date} AS INT) - w.days - 3
+    GROUP BY h.platform, h.account_id, w.days
 ),
 growth AS (
     SELECT b.platform, b.account_id,
@@ -38,45 +38,54 @@ growth AS (
            MAX(CASE WHEN p.days = 90 THEN CAST(b.followers - p.followers AS DOUBLE) / CAST(p.followers AS DOUBLE) END) AS growth_pct_90d,
            MAX(CASE WHEN p.days = 30 THEN CAST(b.followers - p.followers AS DOUBLE) / 30 END) AS velocity_30d
     FROM base b
-    JOIN past p ON p.platform = b.platform AND p.account_id = b.account_id AND p.pick = 1 AND p.followers > 0
+    JOIN past p ON p.platform = b.platform AND p.account_id = b.account_id AND p.followers > 0
     GROUP BY b.platform, b.account_id
 ),
-in_window AS (
-    SELECT *
+-- Posts of the last 180 days (the widest window below), read once: each reference to a view
+-- computes it anew. Each statistic keeps to its own window.
+recent AS (
+    SELECT *,
+           NOT is_pinned AND published_day > CAST(${as_of_date} AS INT) - ${metrics.window_days} AS in_window
     FROM silver.post_engagement
-    WHERE NOT is_pinned
-      AND published_day > CAST(${as_of_date} AS INT) - ${metrics.window_days}
+    WHERE published_day > CAST(${as_of_date} AS INT) - greatest(${metrics.window_days}, 180)
 ),
-window_stats AS (
+post_stats AS (
     SELECT platform, account_id,
-           COUNT(*) AS posts,
-           COUNT(er_followers) AS er_followers_posts,
-           CAST(AVG(CAST(er_followers AS DECIMAL(38, 18))) AS DOUBLE) AS er_mean,
-           median(er_followers) AS er_median,
-           COUNT(er_full) AS full_posts,
-           CAST(AVG(CAST(er_full AS DECIMAL(38, 18))) AS DOUBLE) AS er_full,
-           COUNT(er_reach) AS reach_posts,
-           CAST(AVG(CAST(er_reach AS DECIMAL(38, 18))) AS DOUBLE) AS er_reach,
-           CAST(AVG(CAST(CAST(likes AS DOUBLE) AS DECIMAL(38, 18))) AS DOUBLE) AS avg_likes,
-           median(CAST(likes AS DOUBLE)) AS median_likes,
-           CAST(AVG(CAST(CAST(comments AS DOUBLE) AS DECIMAL(38, 18))) AS DOUBLE) AS avg_comments,
-           median(CAST(comments AS DOUBLE)) AS median_comments,
-           COUNT(CASE WHEN media_type = 'video' AND views > 0 THEN 1 END) AS videos,
-           CAST(AVG(CAST(CASE WHEN media_type = 'video' AND views > 0 THEN CAST(views AS DOUBLE) END AS DECIMAL(38, 18))) AS DOUBLE) AS avg_views,
-           median(CASE WHEN media_type = 'video' AND views > 0 THEN CAST(views AS DOUBLE) END) AS median_views,
-           CAST(AVG(CAST(CAST(reach AS DOUBLE) AS DECIMAL(38, 18))) AS DOUBLE) AS mean_reach,
-           CAST(AVG(CAST(CAST(impressions AS DOUBLE) AS DECIMAL(38, 18))) AS DOUBLE) AS mean_impressions,
-           CAST(AVG(CAST(CASE WHEN is_sponsored THEN 1.0 ELSE 0.0 END AS DECIMAL(38, 18))) AS DOUBLE) AS sponsored_share,
-           CAST(AVG(CAST(CASE WHEN is_sponsored THEN er_followers END AS DECIMAL(38, 18))) AS DOUBLE) AS er_sponsored,
-           CAST(AVG(CAST(CASE WHEN NOT is_sponsored THEN er_followers END AS DECIMAL(38, 18))) AS DOUBLE) AS er_organic,
-           -- Sample standard deviation from exact sums (see above).
+           COUNT(*) FILTER (WHERE in_window) AS posts,
+           COUNT(er_followers) FILTER (WHERE in_window) AS er_followers_posts,
+           CAST(AVG(CAST(er_followers AS DECIMAL(38, 18))) FILTER (WHERE in_window) AS DOUBLE) AS er_mean,
+           median(er_followers) FILTER (WHERE in_window) AS er_median,
+           COUNT(er_full) FILTER (WHERE in_window) AS full_posts,
+           CAST(AVG(CAST(er_full AS DECIMAL(38, 18))) FILTER (WHERE in_window) AS DOUBLE) AS er_full,
+           COUNT(er_reach) FILTER (WHERE in_window) AS reach_posts,
+           CAST(AVG(CAST(er_reach AS DECIMAL(38, 18))) FILTER (WHERE in_window) AS DOUBLE) AS er_reach,
+           CAST(AVG(CAST(CAST(likes AS DOUBLE) AS DECIMAL(38, 18))) FILTER (WHERE in_window) AS DOUBLE) AS avg_likes,
+           median(CAST(likes AS DOUBLE)) FILTER (WHERE in_window) AS median_likes,
+           CAST(AVG(CAST(CAST(comments AS DOUBLE) AS DECIMAL(38, 18))) FILTER (WHERE in_window) AS DOUBLE) AS avg_comments,
+           median(CAST(comments AS DOUBLE)) FILTER (WHERE in_window) AS median_comments,
+           COUNT(CASE WHEN media_type = 'video' AND views > 0 THEN 1 END) FILTER (WHERE in_window) AS videos,
+           CAST(AVG(CAST(CASE WHEN media_type = 'video' AND views > 0 THEN CAST(views AS DOUBLE) END AS DECIMAL(38, 18))) FILTER (WHERE in_window) AS DOUBLE) AS avg_views,
+           median(CASE WHEN media_type = 'video' AND views > 0 THEN CAST(views AS DOUBLE) END) FILTER (WHERE in_window) AS median_views,
+           CAST(AVG(CAST(CAST(reach AS DOUBLE) AS DECIMAL(38, 18))) FILTER (WHERE in_window) AS DOUBLE) AS mean_reach,
+           CAST(AVG(CAST(CAST(impressions AS DOUBLE) AS DECIMAL(38, 18))) FILTER (WHERE in_window) AS DOUBLE) AS mean_impressions,
+           CAST(AVG(CAST(CASE WHEN is_sponsored THEN 1.0 ELSE 0.0 END AS DECIMAL(38, 18))) FILTER (WHERE in_window) AS DOUBLE) AS sponsored_share,
+           CAST(AVG(CAST(CASE WHEN is_sponsored THEN er_followers END AS DECIMAL(38, 18))) FILTER (WHERE in_window) AS DOUBLE) AS er_sponsored,
+           CAST(AVG(CAST(CASE WHEN NOT is_sponsored THEN er_followers END AS DECIMAL(38, 18))) FILTER (WHERE in_window) AS DOUBLE) AS er_organic,
+           -- Sample standard deviation from exact sums (see above); gap_days is null outside the window.
            sqrt(CAST((SUM(CAST(gap_days AS DECIMAL(38, 9)) * CAST(gap_days AS DECIMAL(38, 9)))
                       - SUM(CAST(gap_days AS DECIMAL(38, 9))) * SUM(CAST(gap_days AS DECIMAL(38, 9))) / COUNT(gap_days))
-                     / NULLIF(COUNT(gap_days) - 1, 0) AS DOUBLE)) AS gap_stddev
+                     / NULLIF(COUNT(gap_days) - 1, 0) AS DOUBLE)) AS gap_stddev,
+           -- Mean engagements per post of days 1–90 and 91–180 before as_of_date.
+           CAST(AVG(CAST(engagements AS DECIMAL(38, 18))) FILTER (WHERE NOT is_pinned AND published_day > CAST(${as_of_date} AS INT) - 90) AS DOUBLE) AS recent,
+           CAST(AVG(CAST(engagements AS DECIMAL(38, 18))) FILTER (WHERE NOT is_pinned AND published_day <= CAST(${as_of_date} AS INT) - 90 AND published_day > CAST(${as_of_date} AS INT) - 180) AS DOUBLE) AS earlier,
+           -- Weeks of the last 13 with at least one post (week 0 ends on as_of_date).
+           COUNT(DISTINCT CASE WHEN published_day > CAST(${as_of_date} AS INT) - 91 THEN (CAST(${as_of_date} AS INT) - published_day) / 7 END) AS active_weeks
     FROM (
         SELECT *,
-               CAST(to_unixtime(published_at) - to_unixtime(LAG(published_at) OVER (PARTITION BY platform, account_id ORDER BY published_at, post_id)) AS DOUBLE) / 86400 AS gap_days
-        FROM in_window
+               CASE WHEN in_window
+                    THEN CAST(to_unixtime(published_at) - to_unixtime(LAG(published_at) OVER (PARTITION BY platform, account_id, in_window ORDER BY published_at, post_id)) AS DOUBLE) / 86400
+               END AS gap_days
+        FROM recent
     ) w
     GROUP BY platform, account_id
 ),
@@ -92,22 +101,6 @@ video_stats AS (
     WHERE n <= ${metrics.video_window}
     GROUP BY platform, account_id
 ),
--- Mean engagements per post of days 1–90 and 91–180 before as_of_date.
-halves AS (
-    SELECT platform, account_id,
-           CAST(AVG(CAST(CASE WHEN published_day > CAST(${as_of_date} AS INT) - 90 THEN engagements END AS DECIMAL(38, 18))) AS DOUBLE) AS recent,
-           CAST(AVG(CAST(CASE WHEN published_day <= CAST(${as_of_date} AS INT) - 90 THEN engagements END AS DECIMAL(38, 18))) AS DOUBLE) AS earlier
-    FROM silver.post_engagement
-    WHERE NOT is_pinned AND published_day > CAST(${as_of_date} AS INT) - 180
-    GROUP BY platform, account_id
-),
--- Weeks of the last 13 with at least one post (week 0 ends on as_of_date).
-weeks AS (
-    SELECT platform, account_id, COUNT(DISTINCT (CAST(${as_of_date} AS INT) - published_day) / 7) AS active_weeks
-    FROM silver.post_engagement
-    WHERE published_day > CAST(${as_of_date} AS INT) - 91
-    GROUP BY platform, account_id
-),
 joined AS (
     SELECT b.*,
            COALESCE(s.posts, 0) AS posts,
@@ -119,15 +112,13 @@ joined AS (
            s.avg_likes, s.median_likes, s.avg_comments, s.median_comments, s.videos, s.avg_views, s.median_views,
            s.mean_reach, s.mean_impressions, s.sponsored_share, s.er_sponsored, s.er_organic, s.gap_stddev,
            g.growth_pct_7d, g.growth_pct_30d, g.growth_pct_90d, g.velocity_30d,
-           h.recent, h.earlier, COALESCE(wk.active_weeks, 0) AS active_weeks,
+           s.recent, s.earlier, COALESCE(s.active_weeks, 0) AS active_weeks,
            -- Video-first: TikTok, or mostly videos with views in the window.
            (b.platform = 'tiktok' OR COALESCE(s.videos, 0) * 2 > COALESCE(s.posts, 0)) AS video_first
     FROM base b
-    LEFT JOIN window_stats s ON s.platform = b.platform AND s.account_id = b.account_id
+    LEFT JOIN post_stats s ON s.platform = b.platform AND s.account_id = b.account_id
     LEFT JOIN video_stats v ON v.platform = b.platform AND v.account_id = b.account_id
     LEFT JOIN growth g ON g.platform = b.platform AND g.account_id = b.account_id
-    LEFT JOIN halves h ON h.platform = b.platform AND h.account_id = b.account_id
-    LEFT JOIN weeks wk ON wk.platform = b.platform AND wk.account_id = b.account_id
 ),
 measured AS (
     SELECT *,
