@@ -1,6 +1,6 @@
 //! `analisa jobs …`: the bronze → silver → gold pipeline and its ledger.
 
-use analisa_jobs::{CacheBus, Formulas, Ledger, Models, Pipeline, RunOptions, Schedule, Scheduler, StepStatus, select};
+use analisa_jobs::{CacheBus, Formulas, Ledger, Models, Pipeline, RunOptions, Schedule, Scheduler, Step, StepStatus, select};
 use secrecy::ExposeSecret;
 use analisa_lake::Lake;
 use chrono::NaiveDate;
@@ -39,6 +39,16 @@ pub enum JobsCommand {
         #[arg(long, value_name = "YYYY-MM-DD")]
         as_of: Option<NaiveDate>,
     },
+    /// Show how one step's query is planned over the whole lake; with --analyze also run it
+    /// (writing nothing) and show each operator's rows, time, memory and spills.
+    Explain {
+        /// One step, e.g. influencer_metrics or gold.social_score.
+        step: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        as_of: Option<NaiveDate>,
+        #[arg(long)]
+        analyze: bool,
+    },
     /// List the newest entries of the run ledger.
     Runs {
         #[arg(long, default_value_t = 30)]
@@ -50,10 +60,10 @@ pub async fn run(command: JobsCommand, config: &AppConfig) -> anyhow::Result<()>
     let ledger = async || anyhow::Ok(Ledger::new(crate::database::connect(config).await?));
     match command {
         JobsCommand::Sql { step, as_of } => {
-            let [one] = select(&step)?.steps[..] else {
-                anyhow::bail!("`jobs sql` prints one step: name it (e.g. influencer_metrics), not a layer");
-            };
-            print!("{}", pipeline(config).await?.script(one, as_of, "jobs-sql").await?);
+            print!("{}", pipeline(config).await?.script(one_step(&step, "sql")?, as_of, "jobs-sql").await?);
+        }
+        JobsCommand::Explain { step, as_of, analyze } => {
+            print!("{}", pipeline(config).await?.explain(one_step(&step, "explain")?, as_of, analyze).await?);
         }
         JobsCommand::Schedule => {
             let schedules = config.pipeline.schedules.iter().map(Schedule::parse).collect::<Result<Vec<_>, _>>()?;
@@ -140,5 +150,12 @@ fn status_word(status: &StepStatus) -> &'static str {
         StepStatus::Unchanged => "unchanged",
         StepStatus::Locked => "locked",
         StepStatus::Failed(_) => "FAILED",
+    }
+}
+
+fn one_step(name: &str, command: &str) -> anyhow::Result<&'static Step> {
+    match select(name)?.steps[..] {
+        [one] => Ok(one),
+        _ => anyhow::bail!("`jobs {command}` takes one step: name it (e.g. influencer_metrics), not a layer"),
     }
 }

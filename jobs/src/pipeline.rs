@@ -19,7 +19,7 @@ use crate::functions;
 use crate::ledger::{Finished, Ledger};
 use crate::models::Models;
 use crate::publish::{self, CacheBus};
-use crate::steps::{Selection, Step, VIEWS, Write, render};
+use crate::steps::{Selection, Step, Write, render, views_read_by};
 
 /// The pipeline over one lake.
 #[derive(Clone)]
@@ -241,11 +241,14 @@ impl Pipeline {
         parameters.insert("as_of_date".into(), format!("DATE '{as_of}'"));
         parameters.insert("default_score".into(), sql_string(DEFAULT_SCORE));
         parameters.insert("sentiment_model".into(), sql_string(&self.models.sentiment_id()));
-        create_views(&session, Layer::Gold, PUBLISH, &parameters).await?;
+        const INFLUENCERS: &str = include_str!("../../sql/publish/influencers.sql");
+        const POSTS: &str = include_str!("../../sql/publish/posts.sql");
+        const SENTIMENT_TREND: &str = include_str!("../../sql/publish/sentiment_trend.sql");
+        create_views(&session, Layer::Gold, PUBLISH, &[INFLUENCERS, POSTS, SENTIMENT_TREND], &parameters).await?;
         let sql = publish::PublishSql {
-            influencers: render(PUBLISH, include_str!("../../sql/publish/influencers.sql"), &parameters)?,
-            posts: render(PUBLISH, include_str!("../../sql/publish/posts.sql"), &parameters)?,
-            sentiment_trend: render(PUBLISH, include_str!("../../sql/publish/sentiment_trend.sql"), &parameters)?,
+            influencers: render(PUBLISH, INFLUENCERS, &parameters)?,
+            posts: render(PUBLISH, POSTS, &parameters)?,
+            sentiment_trend: render(PUBLISH, SENTIMENT_TREND, &parameters)?,
             sentiment_model: sql_string(&self.models.sentiment_id()),
         };
         let snapshot = publish::snapshot(&session, &daily_changes, &sql, as_of).await?;
@@ -321,20 +324,44 @@ impl Pipeline {
     /// the registry tables, then the layer's shared views, then the step's query, with every
     /// parameter replaced. For reading the formulas, or running them in another engine.
     pub async fn script(&self, step: &'static Step, as_of: Option<NaiveDate>, run_id: &str) -> Result<String> {
-        let session = self.session(step, None).await?;
-        let as_of = if step.layer() == Layer::Gold { Some(self.as_of(as_of).await?) } else { as_of };
-        let parameters = self.parameters(as_of, run_id, &self.input_versions(step, &session));
+        let (_, parameters) = self.full_run(step, as_of, run_id).await?;
         let mut script = String::new();
         if step.layer() == Layer::Gold {
             script.push_str(&self.formulas.to_sql());
         }
-        // Only the views the query names: the others may read tables this step makes.
-        for (_, name, sql) in VIEWS.iter().filter(|(l, name, _)| *l == step.layer() && step.sql.contains(name)) {
+        for (name, sql) in views_read_by(step.layer(), &[step.sql]) {
             script.push_str(&format!("CREATE VIEW {name} AS\n{};\n\n", render(step.name, sql, &parameters)?.trim_end()));
         }
         script.push_str(step.render(&parameters)?.trim_end());
         script.push_str(";\n");
         Ok(script)
+    }
+
+    /// The plan of `step`'s query over the whole lake as it is now; with `analyze` the query also
+    /// runs (nothing is written) and each operator shows its rows, time, memory and spills.
+    pub async fn explain(&self, step: &'static Step, as_of: Option<NaiveDate>, analyze: bool) -> Result<String> {
+        let (session, parameters) = self.full_run(step, as_of, "jobs-explain").await?;
+        create_views(&session, step.layer(), step.name, &[step.sql], &parameters).await?;
+        let verb = if analyze { "EXPLAIN ANALYZE" } else { "EXPLAIN" };
+        let query = |source| JobsError::Query { step: step.name, source };
+        let frame = session.context().sql(&format!("{verb} {}", step.render(&parameters)?)).await.map_err(query)?;
+        let mut text = String::new();
+        for batch in frame.collect().await.map_err(query)? {
+            let (kinds, plans) = (batch.column(0), batch.column(1));
+            for row in 0..batch.num_rows() {
+                let cell = |column: &dyn Array| arrow::util::display::array_value_to_string(column, row).unwrap_or_default();
+                text.push_str(&format!("{}:\n{}\n\n", cell(kinds), cell(plans)));
+            }
+        }
+        Ok(text)
+    }
+
+    /// A session over every input of `step` and the parameters a full run gives its SQL.
+    async fn full_run(&self, step: &'static Step, as_of: Option<NaiveDate>, run_id: &str) -> Result<(LakeSession, BTreeMap<String, String>)> {
+        let session = self.session(step, None).await?;
+        let as_of = if step.layer() == Layer::Gold { Some(self.as_of(as_of).await?) } else { as_of };
+        let parameters = self.parameters(as_of, run_id, &self.input_versions(step, &session));
+        Ok((session, parameters))
     }
 
     fn parameters(&self, as_of: Option<NaiveDate>, run_id: &str, input_versions: &BTreeMap<String, u64>) -> BTreeMap<String, String> {
@@ -351,7 +378,7 @@ impl Pipeline {
 
     async fn compute_in(&self, step: &'static Step, session: &LakeSession, as_of: Option<NaiveDate>, run_id: &str, input_versions: &BTreeMap<String, u64>) -> Result<Vec<RecordBatch>> {
         let parameters = self.parameters(as_of, run_id, input_versions);
-        create_views(session, step.layer(), step.name, &parameters).await?;
+        create_views(session, step.layer(), step.name, &[step.sql], &parameters).await?;
         let sql = step.render(&parameters)?;
         let frame = session.context().sql(&sql).await.map_err(|source| JobsError::Query { step: step.name, source })?;
         let batches = frame.collect().await.map_err(|source| JobsError::Query { step: step.name, source })?;
@@ -370,8 +397,9 @@ fn unchanged(watermark: &Option<(BTreeMap<String, u64>, Option<NaiveDate>)>, ver
 }
 
 /// Registers the shared views of a layer (sql/views) in the session, with the step's parameters.
-async fn create_views(session: &LakeSession, layer: Layer, step: &'static str, parameters: &BTreeMap<String, String>) -> Result<()> {
-    for (_, name, sql) in VIEWS.iter().filter(|(l, _, _)| *l == layer) {
+/// Makes the shared views of `layer` that `queries` read.
+async fn create_views(session: &LakeSession, layer: Layer, step: &'static str, queries: &[&str], parameters: &BTreeMap<String, String>) -> Result<()> {
+    for (name, sql) in views_read_by(layer, queries) {
         let view = format!("CREATE VIEW {name} AS {}", render(step, sql, parameters)?);
         session.context().sql(&view).await.map_err(|source| JobsError::Query { step, source })?;
     }

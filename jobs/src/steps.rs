@@ -67,11 +67,18 @@ const BRONZE: &[TableId] = &[TableId::INSTAGRAM_RAW, TableId::FACEBOOK_RAW, Tabl
 
 /// Views that several steps of a layer read, registered in the session of each step of that
 /// layer (with the same parameters as the step; over the same incremental inputs).
-pub const VIEWS: &[(Layer, &str, &str)] = &[
+const VIEWS: &[(Layer, &str, &str)] = &[
     (Layer::Silver, "bronze.post_items", include_str!("../../sql/views/post_items.sql")),
     (Layer::Gold, "silver.post_engagement", include_str!("../../sql/views/post_engagement.sql")),
     (Layer::Gold, "gold.cohort_members", include_str!("../../sql/views/cohorts.sql")),
 ];
+
+/// The shared views of `layer` that any of `queries` names (views read only tables, not other
+/// views). Only these are made: the others would be planned for nothing, and may read tables
+/// the step itself makes.
+pub fn views_read_by<'a>(layer: Layer, queries: &'a [&'a str]) -> impl Iterator<Item = (&'static str, &'static str)> + 'a {
+    VIEWS.iter().filter(move |(l, name, _)| *l == layer && queries.iter().any(|q| q.contains(name))).map(|(_, name, sql)| (*name, *sql))
+}
 
 /// Every step, in the order a full run takes them (later steps read what earlier ones wrote).
 pub const STEPS: &[Step] = &[

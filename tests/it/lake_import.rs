@@ -91,5 +91,5 @@ fn jobs_sql_prints_the_script_of_one_step() {
 
     let output = analisa(dir.path(), &["jobs", "sql", "gold"]);
     assert!(!output.status.success());
-    assert!(text(&output).1.contains("prints one step"), "{}", text(&output).1);
+    assert!(text(&output).1.contains("takes one step"), "{}", text(&output).1);
 }

@@ -167,3 +167,17 @@ async fn the_printed_script_computes_what_the_step_writes() {
     assert_eq!(computed.len(), 3);
     assert_eq!(computed, written);
 }
+
+#[tokio::test]
+async fn explain_shows_the_plan_and_with_analyze_what_each_operator_did() {
+    let pipeline = pipeline(formulas()).await;
+    fixture(&pipeline).await;
+    let plan = pipeline.explain(step("gold.influencer_metrics"), Some(as_of()), false).await.unwrap();
+    assert!(plan.contains("physical_plan") && plan.contains("AggregateExec"), "{plan}");
+    assert!(!plan.contains("output_rows"), "nothing ran: {plan}");
+    let analyzed = pipeline.explain(step("gold.influencer_metrics"), Some(as_of()), true).await.unwrap();
+    assert!(analyzed.contains("output_rows=3"), "the three influencers came out: {analyzed}");
+    assert!(analyzed.contains("elapsed_compute"), "{analyzed}");
+    let written = rows(&pipeline, "SELECT count(*) AS n FROM gold.influencer_metrics").await;
+    assert_eq!(written[0]["n"], 0, "explain writes nothing");
+}
