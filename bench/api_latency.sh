@@ -3,9 +3,10 @@
 # same machine (the ceiling). Usage: bench/api_latency.sh [seconds per run, default 15]
 # It prepares the demo world (analisa demo --no-serve into its own database; BENCH_REUSE=1 keeps
 # the last one), serves it with a release build, and runs: the bare ceiling; a profile and a
-# filtered search answered from the Redis cache; the same two from a second instance whose Redis
-# is unreachable, so every answer is read from PostgreSQL (the uncached path; that instance
-# also checks sessions in PostgreSQL and enforces no rate limit).
+# filtered search answered from the cache (the process's near cache, kept current through Redis);
+# the same two from a second instance whose Redis is unreachable and whose near cache is off, so
+# every answer is read from PostgreSQL (the uncached path; that instance also checks sessions in
+# PostgreSQL and enforces no rate limit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/env.sh
@@ -21,7 +22,7 @@ bench_world
 
 "$BIN" serve --listen 127.0.0.1:18080 --flight-sql-listen 127.0.0.1:0 > "$WORK/serve.log" 2>&1 &
 SERVE=$!
-ANALISA__REDIS__URL=redis://127.0.0.1:1/0 "$BIN" serve --listen 127.0.0.1:18081 --flight-sql-listen 127.0.0.1:0 > "$WORK/serve-no-redis.log" 2>&1 &
+ANALISA__REDIS__URL=redis://127.0.0.1:1/0 ANALISA__API__NEAR_CACHE_BYTES=0 "$BIN" serve --listen 127.0.0.1:18081 --flight-sql-listen 127.0.0.1:0 > "$WORK/serve-no-redis.log" 2>&1 &
 NOCACHE=$!
 "$BARE" 127.0.0.1:18099 > /dev/null &
 BAREPID=$!

@@ -256,15 +256,22 @@ async fn user_principal(state: &AppState, token: &str) -> ApiResult<Principal> {
     Ok(Principal::User { user_id: claims.sub, session: claims.sid, plan: claims.plan })
 }
 
-/// Whether a session is over. Redis remembers each answer briefly (revoked: for as long as an
-/// access token lives; alive: 30 s); PostgreSQL, the record, answers when Redis does not know
-/// or cannot answer. So a revocation Redis missed (down, restarted, evicted) still takes
-/// effect within 30 s, not 15 minutes.
+/// Whether a session is over. The near cache believes a live session for a few seconds (a
+/// revocation reaches it at once through pub/sub); Redis remembers each answer briefly
+/// (revoked: for as long as an access token lives; alive: 30 s); PostgreSQL, the record,
+/// answers when Redis does not know or cannot answer. So a revocation Redis missed (down,
+/// restarted, evicted) still takes effect within 30 s, not 15 minutes.
 async fn session_revoked(state: &AppState, session: Uuid) -> ApiResult<bool> {
+    if state.near.session_live(session) {
+        return Ok(false);
+    }
     let key = state.redis.key(&format!("session:{session}"));
     match state.redis.run::<Option<String>>(redis::cmd("GET").arg(&key)).await.flatten().as_deref() {
         Some("revoked") => return Ok(true),
-        Some("alive") => return Ok(false),
+        Some("alive") => {
+            state.near.saw_live_session(session);
+            return Ok(false);
+        }
         _ => {}
     }
     let revoked: Option<Option<chrono::DateTime<Utc>>> = sqlx::query_scalar("SELECT revoked_at FROM sessions WHERE family_id = $1").bind(session).fetch_optional(&state.db).await?;
@@ -272,21 +279,25 @@ async fn session_revoked(state: &AppState, session: Uuid) -> ApiResult<bool> {
     if alive {
         // NX: a revocation written meanwhile is never overwritten by this older reading.
         state.redis.run::<Option<String>>(redis::cmd("SET").arg(&key).arg("alive").arg("EX").arg(SESSION_ALIVE_SECS).arg("NX")).await;
+        state.near.saw_live_session(session);
     }
     Ok(!alive)
 }
 
 const SESSION_ALIVE_SECS: u64 = 30;
 
-/// Ends a session: PostgreSQL is the record, Redis tells every API instance at once.
+/// Ends a session: PostgreSQL is the record, Redis tells every API instance at once (its key
+/// for the next check, its `revoked` channel for their near caches).
 pub async fn revoke_session(state: &AppState, executor: impl sqlx::PgExecutor<'_>, session: Uuid, reason: &str) -> ApiResult<()> {
     sqlx::query("UPDATE sessions SET revoked_at = coalesce(revoked_at, now()), revoked_reason = coalesce(revoked_reason, $2) WHERE family_id = $1")
         .bind(session)
         .bind(reason)
         .execute(executor)
         .await?;
+    state.near.forget_session(session);
     let ttl = state.keys.access_ttl().as_secs() + 60;
     state.redis.run::<()>(redis::cmd("SET").arg(state.redis.key(&format!("session:{session}"))).arg("revoked").arg("EX").arg(ttl)).await;
+    state.redis.run::<()>(redis::cmd("PUBLISH").arg(state.redis.key("revoked")).arg(session.to_string())).await;
     Ok(())
 }
 

@@ -13,16 +13,22 @@ use sha2::{Digest, Sha256};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
-/// The newest publication: announced in Redis by `jobs`, else read from PostgreSQL.
+/// The newest publication: known in process while the announcements are followed, else
+/// announced in Redis by `jobs`, else read from PostgreSQL.
 pub async fn publication(state: &AppState) -> ApiResult<i64> {
+    if let Some(id) = state.near.publication() {
+        return Ok(id);
+    }
     let key = state.redis.key("published");
     if let Some(Some(id)) = state.redis.run::<Option<i64>>(redis::cmd("GET").arg(&key)).await {
+        state.near.saw_publication(id);
         return Ok(id);
     }
     let id: Option<i64> = sqlx::query_scalar("SELECT max(publication_id) FROM serving.publications").fetch_one(&state.db).await?;
     let id = id.unwrap_or(0);
     // NX: a publication announced meanwhile wins over this older reading.
     state.redis.run::<Option<String>>(redis::cmd("SET").arg(&key).arg(id).arg("NX")).await;
+    state.near.saw_publication(id);
     Ok(id)
 }
 
@@ -38,23 +44,30 @@ where
     F: Future<Output = ApiResult<T>>,
 {
     let publication = publication(state).await?;
-    let redis_key = state.redis.key(&format!("cache:{publication}:{}", hex::encode(Sha256::digest(key.as_bytes()))));
-    let (body, outcome) = match state.redis.run::<Option<Vec<u8>>>(redis::cmd("GET").arg(&redis_key)).await {
-        Some(Some(body)) => (body, "hit"),
-        found => {
-            let body = serde_json::to_vec(&compute.await?).map_err(|e| crate::error::ApiError::Internal(e.to_string()))?;
-            let outcome = if found.is_some() {
-                let ttl = state.config.cache_ttl.as_secs().max(1);
-                state.redis.run::<()>(redis::cmd("SET").arg(&redis_key).arg(&body).arg("EX").arg(ttl)).await;
-                "miss"
-            } else {
-                "bypass"
+    let (answer, outcome) = match state.near.answer(publication, key) {
+        Some(answer) => (answer, "near_hit"),
+        None => {
+            let redis_key = state.redis.key(&format!("cache:{publication}:{}", hex::encode(Sha256::digest(key.as_bytes()))));
+            let (body, outcome) = match state.redis.run::<Option<Vec<u8>>>(redis::cmd("GET").arg(&redis_key)).await {
+                Some(Some(body)) => (body, "hit"),
+                found => {
+                    let body = serde_json::to_vec(&compute.await?).map_err(|e| crate::error::ApiError::Internal(e.to_string()))?;
+                    let outcome = if found.is_some() {
+                        let ttl = state.config.cache_ttl.as_secs().max(1);
+                        state.redis.run::<()>(redis::cmd("SET").arg(&redis_key).arg(&body).arg("EX").arg(ttl)).await;
+                        "miss"
+                    } else {
+                        "bypass"
+                    };
+                    (body, outcome)
+                }
             };
-            (body, outcome)
+            let etag = HeaderValue::from_str(&etag_of(&body)).expect("hex is ascii");
+            (state.near.keep(publication, key, body.into(), etag), outcome)
         }
     };
     state.metrics.cache.with_label_values(&[outcome]).inc();
-    let etag = etag_of(&body);
+    let etag = answer.etag.to_str().expect("hex is ascii");
     let not_modified = request_headers.get_all(header::IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|tag| {
         let tag = tag.trim();
         tag == "*" || tag.trim_start_matches("W/") == etag
@@ -64,14 +77,15 @@ where
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         response
     } else {
-        let mut response = Response::new(Body::from(body));
+        let mut response = Response::new(Body::from(answer.body.clone()));
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         response
     };
     let headers = response.headers_mut();
-    headers.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex is ascii"));
+    headers.insert(header::ETAG, answer.etag.clone());
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    headers.insert("x-cache", HeaderValue::from_static(outcome));
+    // Both kinds of hit are one to a client: the answer was not computed for it.
+    headers.insert("x-cache", HeaderValue::from_static(if outcome == "near_hit" { "hit" } else { outcome }));
     headers.insert("x-publication", HeaderValue::from(publication));
     Ok(response)
 }

@@ -29,6 +29,9 @@ pub struct ApiConfig {
     /// How long a cached answer lives when no publication replaces it sooner.
     #[serde(with = "human_duration")]
     pub cache_ttl: Duration,
+    /// Bytes of cached answers each API process also keeps in its own memory (0: none).
+    #[serde(deserialize_with = "analisa_lake::config::deserialize_bytes")]
+    pub near_cache_bytes: u64,
     /// Failed sign-ins per e-mail within `login_window` before sign-in is refused.
     pub login_max_failures: u32,
     #[serde(with = "human_duration")]
@@ -96,6 +99,7 @@ impl Default for ApiConfig {
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
             cors_origins: Vec::new(),
             cache_ttl: Duration::from_secs(3600),
+            near_cache_bytes: 64 * 1024 * 1024,
             login_max_failures: 5,
             login_window: Duration::from_secs(15 * 60),
             web_root: None,

@@ -10,6 +10,7 @@ mod config;
 mod error;
 mod ids;
 mod metrics;
+mod near_cache;
 mod openapi;
 mod ratelimit;
 mod rbac;
@@ -82,10 +83,15 @@ impl Api {
             Some(lake) => Some(Arc::new(sql::Gateway::new(lake.clone(), db.clone(), config.sql.clone()).map_err(SetupError::QueryThreads)?)),
             None => None,
         };
+        let redis = redis::RedisHandle::new(redis_url, redis_prefix);
+        let near = near_cache::NearCache::new(config.near_cache_bytes, config.cache_ttl);
+        near.follow(redis.clone());
         Ok(Self {
             state: AppState {
                 db,
-                redis: redis::RedisHandle::new(redis_url, redis_prefix),
+                redis,
+                near,
+                leases: Arc::default(),
                 lake,
                 sql,
                 config: Arc::new(config),

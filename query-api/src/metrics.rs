@@ -26,7 +26,7 @@ impl Default for Metrics {
             &["method", "route"],
         )
         .expect("valid");
-        let cache = IntCounterVec::new(Opts::new("cache_total", "Answer cache lookups by outcome (hit, miss, bypass)"), &["outcome"]).expect("valid");
+        let cache = IntCounterVec::new(Opts::new("cache_total", "Answer cache lookups by outcome (near_hit: in process, hit: Redis, miss, bypass: Redis down)"), &["outcome"]).expect("valid");
         let rate_limited = IntCounter::new("rate_limited_total", "Requests refused by the rate limiter").expect("valid");
         for collector in [Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>, Box::new(latency.clone()), Box::new(cache.clone()), Box::new(rate_limited.clone())] {
             registry.register(collector).expect("registered once");

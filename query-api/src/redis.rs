@@ -39,6 +39,11 @@ impl RedisHandle {
         Self { inner: Arc::new(Inner { client, manager: RwLock::new(None), connecting: AtomicBool::new(false), skip_until: AtomicU64::new(0), prefix: prefix.into() }) }
     }
 
+    /// The client, for connections of their own (pub/sub); none when the URL was invalid.
+    pub fn client(&self) -> Option<redis::Client> {
+        self.inner.client.clone()
+    }
+
     pub fn key(&self, suffix: &str) -> String {
         format!("{}:{suffix}", self.inner.prefix)
     }

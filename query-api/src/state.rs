@@ -15,6 +15,10 @@ use crate::redis::RedisHandle;
 pub struct AppState {
     pub db: PgPool,
     pub redis: RedisHandle,
+    /// In-process copies of the hot Redis reads, kept current by Redis pub/sub.
+    pub near: Arc<crate::near_cache::NearCache>,
+    /// Rate-limit tokens taken from Redis in batches for the busiest callers.
+    pub leases: Arc<crate::ratelimit::Leases>,
     /// Checked by `/ready` only: the API reads the serving copy in PostgreSQL.
     pub lake: Option<Lake>,
     /// The SQL gateway over the lake (`/v1/sql`, Flight SQL); absent without a lake.

@@ -20,8 +20,9 @@ async fn get_with(api: &TestApi, path: &str, token: &str, etag: Option<&str>) ->
 }
 
 /// What `analisa jobs run --step publish` does, in miniature: new serving rows and a new
-/// publication in one transaction, then the announcement and the cache drop in Redis.
-async fn publish_new_run(api: &TestApi) {
+/// publication in one transaction, then the announcement and the cache drop in Redis. Returns
+/// once the API has heard of it (the announcement travels to it through Redis pub/sub).
+async fn publish_new_run(api: &TestApi, token: &str) {
     let mut tx = api.db.begin().await.unwrap();
     sqlx::query("INSERT INTO serving.publications (publication_id, run_id, as_of_date, lake_versions, row_counts) VALUES (2, 'second', '2026-11-29', '{}', '{}')").execute(&mut *tx).await.unwrap();
     sqlx::query("UPDATE serving.influencers SET followers = followers + 1, publication_id = 2").execute(&mut *tx).await.unwrap();
@@ -32,6 +33,16 @@ async fn publish_new_run(api: &TestApi) {
     let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{}:cache:*", api.prefix)).query_async(&mut redis).await.unwrap();
     if !keys.is_empty() {
         redis::cmd("UNLINK").arg(keys).query_async::<()>(&mut redis).await.unwrap();
+    }
+    redis::cmd("PUBLISH").arg(format!("{}:published", api.prefix)).arg(2).query_async::<()>(&mut redis).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let response = api.client.get(format!("{}/v1/influencers?limit=1", api.base)).bearer_auth(token).send().await.unwrap();
+        if response.headers()["x-publication"] == "2" {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the API never heard of publication 2");
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -49,7 +60,7 @@ async fn answers_are_cached_per_publication_with_etags() {
     assert_eq!(status, StatusCode::NOT_MODIFIED);
     assert!(body.is_empty());
 
-    publish_new_run(&api).await;
+    publish_new_run(&api, &ana.access).await;
     let (status, cache, new_etag, body) = get_with(&api, path, &ana.access, Some(&etag)).await;
     assert_eq!((status, cache.as_str()), (StatusCode::OK, "miss"), "a publication invalidates: the old tag no longer matches");
     assert_ne!(new_etag, etag);
@@ -81,6 +92,36 @@ async fn rate_limits_follow_the_plan_with_headers() {
     // Another caller has a bucket of its own.
     let bia = api.account("bia@example.com", "Agência B").await;
     assert_eq!(api.get("/v1/influencers?limit=1", &bia.access).await.0, StatusCode::OK);
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn leased_tokens_never_let_a_busy_caller_over_its_limit() {
+    // 400 a minute: the API takes 4 tokens from Redis at a time and spends them in process.
+    let mut config = config();
+    config.plans.free.requests_per_minute = 400;
+    let api = TestApi::start_with(&redis_url(), config).await;
+    let ana = api.account("ana@example.com", "Agência A").await;
+    let started = Instant::now();
+    let mut passed = 0u64;
+    let mut last_remaining = i64::MAX;
+    loop {
+        let (status, headers, _) = api.call(Method::GET, "/v1/influencers?limit=1", Some(&ana.access), None).await;
+        let remaining: i64 = headers["ratelimit-remaining"].to_str().unwrap().parse().unwrap();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(remaining, 0);
+            break;
+        }
+        assert_eq!(status, StatusCode::OK);
+        passed += 1;
+        assert!(passed <= 1_000, "the bucket never ran dry");
+        // Refills may raise it by a token or two between leases, never by a lease's worth.
+        assert!(remaining <= last_remaining.saturating_add(8), "remaining went from {last_remaining} to {remaining}");
+        last_remaining = remaining;
+    }
+    let refilled = (started.elapsed().as_secs_f64() * 400.0 / 60.0).ceil() as u64;
+    assert!(passed >= 400, "every token of the full bucket was usable ({passed})");
+    assert!(passed <= 400 + refilled + 1, "{passed} requests passed; the limit allows {} in {:?}", 400 + refilled, started.elapsed());
     api.stop().await;
 }
 
@@ -128,11 +169,17 @@ async fn redis_killed_mid_test_the_answers_go_on() {
     for _ in 0..5 {
         let (status, cache, tag, body) = get_with(&api, path, &ana.access, None).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        assert_eq!(cache, "bypass", "answered from PostgreSQL");
+        assert_eq!(cache, "hit", "kept in the API's own memory under the publication PostgreSQL names");
         assert_eq!((tag.as_str(), body.as_str()), (etag.as_str(), before.as_str()), "the same answer");
     }
     let (status, _, _, _) = get_with(&api, path, &ana.access, Some(&etag)).await;
     assert_eq!(status, StatusCode::NOT_MODIFIED, "ETags work without Redis");
+    let other = "/v1/influencers?platform=tiktok&sort=-followers&limit=3";
+    let (status, cache, _, body) = get_with(&api, other, &ana.access, None).await;
+    assert_eq!((status, cache.as_str()), (StatusCode::OK, "bypass"), "a new question is answered from PostgreSQL: {body}");
+    let top3: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let top5: serde_json::Value = serde_json::from_str(&before).unwrap();
+    assert_eq!(top3["items"].as_array().unwrap()[..], top5["items"].as_array().unwrap()[..3], "the same ranking as before Redis died");
     assert_eq!(api.get("/v1/influencers/instagram:1003", &ana.access).await.0, StatusCode::OK);
     let bia = api.account("bia@example.com", "Agência B").await;
     assert_eq!(api.get("/v1/me", &bia.access).await.0, StatusCode::OK, "sign-up and sign-in too");
