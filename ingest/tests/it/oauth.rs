@@ -26,7 +26,8 @@ pub async fn drop_database(pool: sqlx::PgPool, name: &str) {
     pool.close().await;
     let admin_url = std::env::var("ANALISA_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let admin = PgPoolOptions::new().max_connections(1).connect(&admin_url).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&admin).await.unwrap();
+    // FORCE: the backend of a connection closed a moment ago may still be exiting.
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await.unwrap();
 }
 
 fn cipher() -> TokenCipher {
