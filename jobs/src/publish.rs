@@ -210,6 +210,9 @@ pub(crate) async fn invalidate(bus: &CacheBus, publication_id: i64) -> bool {
             .await
             .map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "timed out connecting")))??;
         redis::cmd("SET").arg(format!("{}:published", bus.prefix)).arg(publication_id).query_async::<()>(&mut redis).await?;
+        // Announced before the sweep: cached answers are keyed by publication, so the old ones
+        // are merely garbage from here on.
+        redis::cmd("PUBLISH").arg(format!("{}:published", bus.prefix)).arg(publication_id).query_async::<()>(&mut redis).await?;
         let mut cursor = 0u64;
         loop {
             let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(format!("{}:cache:*", bus.prefix)).arg("COUNT").arg(500).query_async(&mut redis).await?;
@@ -221,7 +224,6 @@ pub(crate) async fn invalidate(bus: &CacheBus, publication_id: i64) -> bool {
             }
             cursor = next;
         }
-        redis::cmd("PUBLISH").arg(format!("{}:published", bus.prefix)).arg(publication_id).query_async::<()>(&mut redis).await?;
         Ok(())
     }
     .await;

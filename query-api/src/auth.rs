@@ -262,6 +262,7 @@ async fn user_principal(state: &AppState, token: &str) -> ApiResult<Principal> {
 /// answers when Redis does not know or cannot answer. So a revocation Redis missed (down,
 /// restarted, evicted) still takes effect within 30 s, not 15 minutes.
 async fn session_revoked(state: &AppState, session: Uuid) -> ApiResult<bool> {
+    let mark = state.near.revocation_mark();
     if state.near.session_live(session) {
         return Ok(false);
     }
@@ -269,7 +270,7 @@ async fn session_revoked(state: &AppState, session: Uuid) -> ApiResult<bool> {
     match state.redis.run::<Option<String>>(redis::cmd("GET").arg(&key)).await.flatten().as_deref() {
         Some("revoked") => return Ok(true),
         Some("alive") => {
-            state.near.saw_live_session(session);
+            state.near.saw_live_session(session, mark);
             return Ok(false);
         }
         _ => {}
@@ -278,8 +279,11 @@ async fn session_revoked(state: &AppState, session: Uuid) -> ApiResult<bool> {
     let alive = matches!(revoked, Some(None));
     if alive {
         // NX: a revocation written meanwhile is never overwritten by this older reading.
-        state.redis.run::<Option<String>>(redis::cmd("SET").arg(&key).arg("alive").arg("EX").arg(SESSION_ALIVE_SECS).arg("NX")).await;
-        state.near.saw_live_session(session);
+        let written = state.redis.run::<Option<String>>(redis::cmd("SET").arg(&key).arg("alive").arg("EX").arg(SESSION_ALIVE_SECS).arg("NX")).await;
+        // Not written: the key exists, and may be a revocation written after our reading.
+        if matches!(written, Some(Some(_))) {
+            state.near.saw_live_session(session, mark);
+        }
     }
     Ok(!alive)
 }

@@ -8,7 +8,7 @@
 //! publication they were computed from, so they stay right whatever happens to Redis.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -23,8 +23,15 @@ use uuid::Uuid;
 const SESSION_BELIEVED_FOR: Duration = Duration::from_secs(5);
 /// Sessions remembered at most; beyond it, expired ones are dropped and then all.
 const MAX_SESSIONS: usize = 100_000;
-/// The announced publication is read again this often, in case an announcement was lost.
+/// The announced publication is read again (and the subscription's connection pinged) this
+/// often, in case an announcement was lost or the connection died silently.
 const REREAD_EVERY: Duration = Duration::from_secs(5);
+/// The longest wait for Redis while subscribing, rereading or pinging.
+const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+/// A subscription that lasted this long was healthy: the next reconnection starts quickly.
+const HEALTHY_AFTER: Duration = Duration::from_secs(30);
+/// Bookkeeping of one answer beyond its body and key (entry, order slot, tag, allocation).
+const ENTRY_OVERHEAD: usize = 256;
 const UNKNOWN: i64 = -1;
 
 /// One cached answer with its entity tag, computed once.
@@ -32,12 +39,17 @@ pub struct Answer {
     pub body: Bytes,
     pub etag: HeaderValue,
     expires: Instant,
+    /// Which insertion this is, so that the eviction order can hold stale slots cheaply.
+    serial: u64,
 }
 
 pub struct NearCache {
     subscribed: AtomicBool,
     publication: AtomicI64,
     sessions: Mutex<HashMap<Uuid, Instant>>,
+    /// Counts revocations heard (and subscriptions lost): a session check that began before
+    /// one must not remember the session as live.
+    revocations: AtomicU64,
     answers: Mutex<Answers>,
     capacity: usize,
     ttl: Duration,
@@ -48,8 +60,15 @@ pub struct NearCache {
 struct Answers {
     publication: i64,
     by_key: HashMap<String, Arc<Answer>>,
-    order: VecDeque<String>,
+    /// Keys in insertion order with the serial of that insertion; a slot whose serial is no
+    /// longer the key's was replaced, and is skipped.
+    order: VecDeque<(String, u64)>,
     bytes: usize,
+    serial: u64,
+}
+
+fn footprint(key: &str, answer: &Answer) -> usize {
+    answer.body.len() + 2 * key.len() + ENTRY_OVERHEAD
 }
 
 impl NearCache {
@@ -59,6 +78,7 @@ impl NearCache {
             subscribed: AtomicBool::new(false),
             publication: AtomicI64::new(UNKNOWN),
             sessions: Mutex::default(),
+            revocations: AtomicU64::new(0),
             answers: Mutex::default(),
             capacity: usize::try_from(capacity).unwrap_or(usize::MAX),
             ttl,
@@ -85,7 +105,14 @@ impl NearCache {
         sessions.get(&session).is_some_and(|until| Instant::now() < *until)
     }
 
-    pub fn saw_live_session(&self, session: Uuid) {
+    /// Where the revocations stand; taken before a session check, handed to `saw_live_session`.
+    pub fn revocation_mark(&self) -> u64 {
+        self.revocations.load(Ordering::Acquire)
+    }
+
+    /// Remembers a session found live by a check that began at `mark`, unless a revocation
+    /// was heard since (it may be this session's, read as live just before).
+    pub fn saw_live_session(&self, session: Uuid, mark: u64) {
         if !self.subscribed.load(Ordering::Acquire) {
             return;
         }
@@ -97,11 +124,15 @@ impl NearCache {
                 sessions.clear();
             }
         }
-        sessions.insert(session, now + SESSION_BELIEVED_FOR);
+        if self.revocations.load(Ordering::Acquire) == mark {
+            sessions.insert(session, now + SESSION_BELIEVED_FOR);
+        }
     }
 
     pub fn forget_session(&self, session: Uuid) {
-        self.sessions.lock().expect("near cache lock").remove(&session);
+        let mut sessions = self.sessions.lock().expect("near cache lock");
+        self.revocations.fetch_add(1, Ordering::AcqRel);
+        sessions.remove(&session);
     }
 
     pub fn answer(&self, publication: i64, key: &str) -> Option<Arc<Answer>> {
@@ -114,37 +145,46 @@ impl NearCache {
 
     /// Keeps `body` as `key`'s answer under `publication`; answers of older publications go.
     pub fn keep(&self, publication: i64, key: &str, body: Bytes, etag: HeaderValue) -> Arc<Answer> {
-        let answer = Arc::new(Answer { body, etag, expires: Instant::now() + self.ttl });
-        let size = answer.body.len() + key.len();
+        let mut answer = Answer { body, etag, expires: Instant::now() + self.ttl, serial: 0 };
+        let size = footprint(key, &answer);
         if size > self.capacity {
-            return answer;
+            return Arc::new(answer);
         }
         let mut answers = self.answers.lock().expect("near cache lock");
+        // Dropped after the lock is released: freeing a publication's answers takes a while.
+        let mut outdated = None;
         if answers.publication != publication {
             if answers.publication > publication {
                 // An answer of an older publication, computed while a newer one arrived.
-                return answer;
+                return Arc::new(answer);
             }
-            *answers = Answers { publication, ..Answers::default() };
+            outdated = Some(std::mem::replace(&mut *answers, Answers { publication, ..Answers::default() }));
         }
-        while answers.bytes + size > self.capacity {
-            let Some(oldest) = answers.order.pop_front() else { break };
-            if let Some(gone) = answers.by_key.remove(&oldest) {
-                answers.bytes -= gone.body.len() + oldest.len();
-            }
-        }
+        answers.serial += 1;
+        answer.serial = answers.serial;
+        let answer = Arc::new(answer);
         if let Some(previous) = answers.by_key.insert(key.to_owned(), answer.clone()) {
-            answers.bytes -= previous.body.len() + key.len();
-            answers.order.retain(|k| k != key);
+            answers.bytes -= footprint(key, &previous);
         }
-        answers.order.push_back(key.to_owned());
+        answers.order.push_back((key.to_owned(), answer.serial));
         answers.bytes += size;
+        while answers.bytes > self.capacity {
+            let Some((oldest, serial)) = answers.order.pop_front() else { break };
+            if answers.by_key.get(&oldest).is_some_and(|a| a.serial == serial) {
+                let gone = answers.by_key.remove(&oldest).expect("just found");
+                answers.bytes -= footprint(&oldest, &gone);
+            }
+        }
+        drop(answers);
+        drop(outdated);
         answer
     }
 
     fn subscription_lost(&self) {
         self.subscribed.store(false, Ordering::Release);
-        self.sessions.lock().expect("near cache lock").clear();
+        let mut sessions = self.sessions.lock().expect("near cache lock");
+        self.revocations.fetch_add(1, Ordering::AcqRel);
+        sessions.clear();
     }
 
     /// Follows the announcements on Redis until the cache is dropped, reconnecting as needed.
@@ -155,12 +195,15 @@ impl NearCache {
         runtime.spawn(async move {
             let mut pause = Duration::from_millis(100);
             while cache.strong_count() > 0 {
-                match subscription(&cache, &client, &redis).await {
-                    Ok(()) => pause = Duration::from_millis(100),
-                    Err(error) => debug!(%error, "announcement subscription failed"),
+                let began = Instant::now();
+                if let Err(error) = subscription(&cache, &client, &redis).await {
+                    debug!(%error, "announcement subscription ended");
                 }
                 if let Some(cache) = cache.upgrade() {
                     cache.subscription_lost();
+                }
+                if began.elapsed() > HEALTHY_AFTER {
+                    pause = Duration::from_millis(100);
                 }
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(5));
@@ -169,26 +212,28 @@ impl NearCache {
     }
 }
 
+async fn within<T>(call: impl std::future::Future<Output = redis::RedisResult<T>>) -> redis::RedisResult<T> {
+    tokio::time::timeout(REDIS_TIMEOUT, call).await.map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "timed out")))?
+}
+
 /// One subscription's life: subscribe, then read the newest publication (so that nothing
-/// announced in between is missed), then apply announcements until the connection ends.
+/// announced in between is missed), then apply announcements until the connection ends or
+/// the cache is dropped (`Ok`).
 async fn subscription(cache: &Weak<NearCache>, client: &redis::Client, redis: &crate::redis::RedisHandle) -> redis::RedisResult<()> {
-    let connect = tokio::time::timeout(Duration::from_secs(2), client.get_async_pubsub());
-    let mut pubsub = connect.await.map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "timed out connecting")))??;
+    let (mut sink, mut messages) = within(client.get_async_pubsub()).await?.split();
     let published = redis.key("published");
     let revoked = redis.key("revoked");
-    pubsub.subscribe(&[&published, &revoked]).await?;
-    if !reread(cache, redis, &published).await {
-        return Ok(());
+    within(sink.subscribe(&[&published, &revoked])).await?;
+    reread(cache, redis, &published).await?;
+    match cache.upgrade() {
+        Some(cache) => cache.subscribed.store(true, Ordering::Release),
+        None => return Ok(()),
     }
-    if let Some(cache) = cache.upgrade() {
-        cache.subscribed.store(true, Ordering::Release);
-    }
-    let mut messages = pubsub.on_message();
-    let mut ticks = tokio::time::interval(REREAD_EVERY);
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + REREAD_EVERY, REREAD_EVERY);
     loop {
         tokio::select! {
             message = messages.next() => {
-                let Some(message) = message else { return Ok(()) };
+                let message = message.ok_or_else(|| redis::RedisError::from((redis::ErrorKind::Io, "connection closed")))?;
                 let Some(cache) = cache.upgrade() else { return Ok(()) };
                 let payload: String = message.get_payload().unwrap_or_default();
                 if message.get_channel_name() == published {
@@ -201,22 +246,23 @@ async fn subscription(cache: &Weak<NearCache>, client: &redis::Client, redis: &c
                 }
             }
             _ = ticks.tick() => {
-                if !reread(cache, redis, &published).await {
+                if cache.strong_count() == 0 {
                     return Ok(());
                 }
+                within(sink.ping::<redis::Value>()).await?;
+                reread(cache, redis, &published).await?;
             }
         }
     }
 }
 
-/// Reads the announced publication; false once the cache is gone.
-async fn reread(cache: &Weak<NearCache>, redis: &crate::redis::RedisHandle, published: &str) -> bool {
-    let id = redis.run::<Option<i64>>(redis::cmd("GET").arg(published)).await;
-    let Some(cache) = cache.upgrade() else { return false };
-    if let Some(Some(id)) = id {
+/// Reads the announced publication (absent before the first publication: nothing to learn).
+async fn reread(cache: &Weak<NearCache>, redis: &crate::redis::RedisHandle, published: &str) -> redis::RedisResult<()> {
+    let id = redis.run::<Option<i64>>(redis::cmd("GET").arg(published)).await.ok_or_else(|| redis::RedisError::from((redis::ErrorKind::Io, "no answer to GET")))?;
+    if let (Some(id), Some(cache)) = (id, cache.upgrade()) {
         cache.saw_publication(id);
     }
-    true
+    Ok(())
 }
 
 #[cfg(test)]
@@ -229,20 +275,27 @@ mod tests {
 
     #[test]
     fn answers_belong_to_one_publication_and_fit_the_budget() {
-        let cache = NearCache::new(30, Duration::from_secs(60));
+        // Room for two answers of 10 bytes with one-letter keys, not three.
+        let cache = NearCache::new(2 * (10 + 2 + ENTRY_OVERHEAD as u64) + 5, Duration::from_secs(60));
         cache.keep(1, "a", Bytes::from_static(b"0123456789"), tag(1));
         cache.keep(1, "b", Bytes::from_static(b"0123456789"), tag(2));
         assert_eq!(cache.answer(1, "a").unwrap().etag, tag(1));
         assert!(cache.answer(2, "a").is_none(), "another publication's answer is not this one's");
         cache.keep(1, "c", Bytes::from_static(b"0123456789"), tag(3));
-        assert!(cache.answer(1, "a").is_none(), "the oldest answer made room (33 bytes > 30)");
+        assert!(cache.answer(1, "a").is_none(), "the oldest answer made room");
         assert!(cache.answer(1, "b").is_some() && cache.answer(1, "c").is_some());
         cache.keep(0, "d", Bytes::from_static(b"x"), tag(4));
         assert!(cache.answer(1, "b").is_some(), "an older publication's late answer evicts nothing");
         cache.keep(2, "d", Bytes::from_static(b"x"), tag(5));
         assert!(cache.answer(1, "b").is_none() && cache.answer(2, "d").is_some(), "a newer publication starts afresh");
-        cache.keep(2, "big", Bytes::from(vec![0u8; 100]), tag(6));
+        cache.keep(2, "d", Bytes::from_static(b"y"), tag(6));
+        assert_eq!(cache.answer(2, "d").unwrap().etag, tag(6), "a recomputed answer replaces the old one");
+        cache.keep(2, "e", Bytes::from_static(b"z"), tag(7));
+        cache.keep(2, "big", Bytes::from(vec![0u8; 1000]), tag(8));
         assert!(cache.answer(2, "big").is_none() && cache.answer(2, "d").is_some(), "an answer over budget is served, not kept");
+        cache.keep(2, "f", Bytes::from_static(b"w"), tag(9));
+        assert!(cache.answer(2, "d").is_none(), "the oldest goes (its replaced slot is skipped, its newest one counts)");
+        assert!(cache.answer(2, "e").is_some() && cache.answer(2, "f").is_some());
     }
 
     #[test]
@@ -250,16 +303,19 @@ mod tests {
         let cache = NearCache::new(1024, Duration::from_secs(60));
         let session = Uuid::new_v4();
         cache.saw_publication(3);
-        cache.saw_live_session(session);
+        cache.saw_live_session(session, cache.revocation_mark());
         assert_eq!((cache.publication(), cache.session_live(session)), (None, false));
         cache.subscribed.store(true, Ordering::Release);
         cache.saw_publication(2);
         assert_eq!(cache.publication(), Some(3), "a late, older reading never goes back");
-        cache.saw_live_session(session);
+        cache.saw_live_session(session, cache.revocation_mark());
         assert!(cache.session_live(session));
+        let mark = cache.revocation_mark();
         cache.forget_session(session);
         assert!(!cache.session_live(session), "a revocation is seen at once");
-        cache.saw_live_session(session);
+        cache.saw_live_session(session, mark);
+        assert!(!cache.session_live(session), "a check begun before the revocation is not believed");
+        cache.saw_live_session(session, cache.revocation_mark());
         cache.subscription_lost();
         assert_eq!((cache.publication(), cache.session_live(session)), (None, false));
     }
