@@ -16,15 +16,13 @@ ensure_postgres
 ensure_redis
 command -v wrk >/dev/null || apt_install wrk
 
-cargo build --release --locked -p analisa-query-api --example bare_axum
-BARE="$CARGO_TARGET_DIR/release/examples/bare_axum"
 bench_world
 
 "$BIN" serve --listen 127.0.0.1:18080 --flight-sql-listen 127.0.0.1:0 > "$WORK/serve.log" 2>&1 &
 SERVE=$!
 ANALISA__REDIS__URL=redis://127.0.0.1:1/0 ANALISA__API__NEAR_CACHE_BYTES=0 "$BIN" serve --listen 127.0.0.1:18081 --flight-sql-listen 127.0.0.1:0 > "$WORK/serve-no-redis.log" 2>&1 &
 NOCACHE=$!
-"$BARE" 127.0.0.1:18099 > /dev/null &
+"$BIN" bench hello --listen 127.0.0.1:18099 2> /dev/null &
 BAREPID=$!
 trap 'kill $SERVE $NOCACHE $BAREPID 2>/dev/null' EXIT
 for _ in $(seq 1 50); do curl -sf http://127.0.0.1:18080/health >/dev/null && curl -sf http://127.0.0.1:18081/health >/dev/null && curl -sf http://127.0.0.1:18099/ >/dev/null && break; sleep 0.2; done

@@ -2,6 +2,9 @@
 //! collected as the demo's is and run through the whole pipeline once; then, day after day, one
 //! more day of tracking is collected and the incremental run that follows is timed beside a
 //! full rebuild of the same lake (every step reading all of bronze again).
+//!
+//! `analisa bench hello`: the ceiling B5 compares the API with, a bare axum "hello" with no
+//! middleware, in this very binary (same build, allocator and runtime as `analisa serve`).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -16,6 +19,11 @@ use crate::demo_cmd::{SimulatedWorld, WorldArgs, step, world_pipeline};
 pub enum BenchCommand {
     /// B2: an incremental pipeline run after one new day of data against a full rebuild.
     Incremental(IncrementalArgs),
+    /// B5's ceiling: serve a bare axum "hello" at / until stopped.
+    Hello {
+        #[arg(long, default_value = "127.0.0.1:8099")]
+        listen: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -37,7 +45,10 @@ pub struct IncrementalArgs {
 }
 
 pub async fn run(command: BenchCommand, config: &AppConfig) -> anyhow::Result<()> {
-    let BenchCommand::Incremental(args) = command;
+    let args = match command {
+        BenchCommand::Incremental(args) => args,
+        BenchCommand::Hello { listen } => return hello(&listen).await,
+    };
     anyhow::ensure!(args.runs >= 1 && args.tracked_days >= 1 && args.tracked_days + args.runs <= args.world.days, "--tracked-days plus --runs must fit in --days");
     let world = args.world.spec();
     let end = world.end_date;
@@ -81,4 +92,11 @@ async fn timed(pipeline: &Pipeline, ledger: &Ledger, full: bool) -> anyhow::Resu
         anyhow::bail!("the pipeline failed at {}: {:?}", failed.step, failed.status);
     }
     Ok((elapsed, reports))
+}
+
+async fn hello(listen: &str) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    eprintln!("listening on http://{}", listener.local_addr()?);
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
+    Ok(axum::serve(listener, app).await?)
 }
