@@ -113,7 +113,7 @@ def duckdb_dialect(sql):
     """The few places where DataFusion's SQL and DuckDB's differ."""
     sql = date_ints(sql)
     # Integer division: DataFusion's `/` on integers truncates, DuckDB's gives a fraction.
-    sql = sql.replace(") / 7) AS active_weeks", ") // 7) AS active_weeks")
+    sql = re.sub(r"\) / 7( END)?\) AS active_weeks", r") // 7\1) AS active_weeks", sql)
     sql = re.sub(r"named_struct\('metric', (.*?), 'value', ", r"struct_pack(metric := \1, value := ", sql)
     sql = sql.replace("make_array(", "list_value(")
     # An ordered aggregate in DataFusion, a window function only in DuckDB: its arg_max.
