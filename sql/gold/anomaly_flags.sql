@@ -13,9 +13,15 @@ WITH steps AS (
 daily AS (
     SELECT * FROM steps WHERE step = 1
 ),
+-- A spike clears three bars; two of them need no history, so the 60-day statistics (the costly
+-- part: every day against its 60 before) are taken only for the days that clear those two.
+candidates AS (
+    SELECT * FROM daily
+    WHERE gain > GREATEST(0.02 * (followers - gain), ${flags.min_spike_gain})
+),
 baseline AS (
     SELECT d.platform, d.account_id, d.day, median(h.gain) AS median_gain, COUNT(h.gain) AS baseline_days
-    FROM daily d
+    FROM candidates d
     JOIN daily h ON h.platform = d.platform AND h.account_id = d.account_id AND h.day BETWEEN d.day - 60 AND d.day - 1
     GROUP BY d.platform, d.account_id, d.day
 ),
@@ -31,7 +37,7 @@ spikes AS (
     SELECT d.platform, d.account_id, d.day, d.date, d.gain, d.followers - d.gain AS followers_before,
            s.robust_sd, s.median_gain,
            GREATEST(5 * s.robust_sd, 0.02 * (d.followers - d.gain), ${flags.min_spike_gain}) AS threshold
-    FROM daily d
+    FROM candidates d
     JOIN spread s ON s.platform = d.platform AND s.account_id = d.account_id AND s.day = d.day
     -- Two weeks of daily gains before the day, at least, to know what usual looks like.
     WHERE s.baseline_days >= 14
