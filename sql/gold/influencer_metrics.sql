@@ -41,13 +41,13 @@ growth AS (
     JOIN past p ON p.platform = b.platform AND p.account_id = b.account_id AND p.followers > 0
     GROUP BY b.platform, b.account_id
 ),
--- Posts of the last 180 days (the widest window below), read once: each reference to a view
--- computes it anew. Each statistic keeps to its own window.
-recent AS (
+-- Every post, read once: each reference to a view computes it anew, and post_engagement joins
+-- every post with its newest counters. Each statistic below keeps to its own window.
+engaged AS (
     SELECT *,
-           NOT is_pinned AND published_day > CAST(${as_of_date} AS INT) - ${metrics.window_days} AS in_window
+           NOT is_pinned AND published_day > CAST(${as_of_date} AS INT) - ${metrics.window_days} AS in_window,
+           media_type = 'video' AND er_views IS NOT NULL AND NOT is_pinned AS scored_video
     FROM silver.post_engagement
-    WHERE published_day > CAST(${as_of_date} AS INT) - greatest(${metrics.window_days}, 180)
 ),
 post_stats AS (
     SELECT platform, account_id,
@@ -79,26 +79,26 @@ post_stats AS (
            CAST(AVG(CAST(engagements AS DECIMAL(38, 18))) FILTER (WHERE NOT is_pinned AND published_day > CAST(${as_of_date} AS INT) - 90) AS DOUBLE) AS recent,
            CAST(AVG(CAST(engagements AS DECIMAL(38, 18))) FILTER (WHERE NOT is_pinned AND published_day <= CAST(${as_of_date} AS INT) - 90 AND published_day > CAST(${as_of_date} AS INT) - 180) AS DOUBLE) AS earlier,
            -- Weeks of the last 13 with at least one post (week 0 ends on as_of_date).
-           COUNT(DISTINCT CASE WHEN published_day > CAST(${as_of_date} AS INT) - 91 THEN (CAST(${as_of_date} AS INT) - published_day) / 7 END) AS active_weeks
+           COUNT(DISTINCT CASE WHEN published_day > CAST(${as_of_date} AS INT) - 91 THEN (CAST(${as_of_date} AS INT) - published_day) / 7 END) AS active_weeks,
+           -- er_views: the last ${metrics.video_window} videos with views, whatever their age.
+           COUNT(*) FILTER (WHERE scored_video AND video_rank <= ${metrics.video_window}) AS er_views_posts,
+           CAST(AVG(CAST(er_views AS DECIMAL(38, 18))) FILTER (WHERE scored_video AND video_rank <= ${metrics.video_window}) AS DOUBLE) AS er_views
     FROM (
+        -- Both windows order an account's posts newest first, so the posts are sorted once (two
+        -- orders meant a second sort of everything the first window had put out).
         SELECT *,
+               -- The gap from each post of the window to the next newer one (the newest has none):
+               -- the same gaps as from each to the one before.
                CASE WHEN in_window
-                    THEN CAST(to_unixtime(published_at) - to_unixtime(LAG(published_at) OVER (PARTITION BY platform, account_id, in_window ORDER BY published_at, post_id)) AS DOUBLE) / 86400
-               END AS gap_days
-        FROM recent
+                    THEN CAST(to_unixtime(MIN(CASE WHEN in_window THEN published_at END) OVER (
+                             PARTITION BY platform, account_id ORDER BY published_at DESC, post_id DESC
+                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) - to_unixtime(published_at) AS DOUBLE) / 86400
+               END AS gap_days,
+               -- Among videos with views, 1 is the newest.
+               SUM(CASE WHEN scored_video THEN 1 ELSE 0 END) OVER (
+                   PARTITION BY platform, account_id ORDER BY published_at DESC, post_id DESC ROWS UNBOUNDED PRECEDING) AS video_rank
+        FROM engaged
     ) w
-    GROUP BY platform, account_id
-),
-videos AS (
-    SELECT platform, account_id, er_views,
-           ROW_NUMBER() OVER (PARTITION BY platform, account_id ORDER BY published_at DESC, post_id DESC) AS n
-    FROM silver.post_engagement
-    WHERE media_type = 'video' AND er_views IS NOT NULL AND NOT is_pinned
-),
-video_stats AS (
-    SELECT platform, account_id, COUNT(*) AS er_views_posts, CAST(AVG(CAST(er_views AS DECIMAL(38, 18))) AS DOUBLE) AS er_views
-    FROM videos
-    WHERE n <= ${metrics.video_window}
     GROUP BY platform, account_id
 ),
 joined AS (
@@ -107,8 +107,8 @@ joined AS (
            COALESCE(s.er_followers_posts, 0) AS er_followers_posts,
            COALESCE(s.full_posts, 0) AS full_posts,
            COALESCE(s.reach_posts, 0) AS reach_posts,
-           COALESCE(v.er_views_posts, 0) AS er_views_posts,
-           s.er_mean, s.er_median, s.er_full, s.er_reach, v.er_views,
+           COALESCE(s.er_views_posts, 0) AS er_views_posts,
+           s.er_mean, s.er_median, s.er_full, s.er_reach, s.er_views,
            s.avg_likes, s.median_likes, s.avg_comments, s.median_comments, s.videos, s.avg_views, s.median_views,
            s.mean_reach, s.mean_impressions, s.sponsored_share, s.er_sponsored, s.er_organic, s.gap_stddev,
            g.growth_pct_7d, g.growth_pct_30d, g.growth_pct_90d, g.velocity_30d,
@@ -117,7 +117,6 @@ joined AS (
            (b.platform = 'tiktok' OR COALESCE(s.videos, 0) * 2 > COALESCE(s.posts, 0)) AS video_first
     FROM base b
     LEFT JOIN post_stats s ON s.platform = b.platform AND s.account_id = b.account_id
-    LEFT JOIN video_stats v ON v.platform = b.platform AND v.account_id = b.account_id
     LEFT JOIN growth g ON g.platform = b.platform AND g.account_id = b.account_id
 ),
 measured AS (
