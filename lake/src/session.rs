@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::{FairSpillPool, GreedyMemoryPool, MemoryPool, TrackConsumersPool};
+use datafusion::execution::memory_pool::{GreedyMemoryPool, MemoryPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::catalog::TableProvider;
@@ -57,21 +57,7 @@ pub(crate) fn context(config: &LakeConfig) -> Result<SessionContext> {
     // rows asked for ~200 MB while using far less; a fair pool caps each of the plan's ~14
     // spilling operators at pool/14 (~145 MB of 2 GiB) and refused it, depending on how the
     // rows fell into batches. The tracking wrapper names the top consumers when it runs out.
-    context_with_pool(config, tracked(GreedyMemoryPool::new(config.memory_pool as usize)))
-}
-
-/// The pipeline's context: strings read as plain strings, so that a batch weighs what it holds
-/// (see [`Lake::session_with_changes`]), and then a fair pool: a greedy one lets the first
-/// operators take it all, and one that cannot spill what it holds fails for want of a few MB
-/// while two sorts sit on 1.5 GB (gold at 5M posts).
-fn pipeline_context(config: &LakeConfig) -> Result<SessionContext> {
-    let ctx = context_with_pool(config, tracked(FairSpillPool::new(config.memory_pool as usize)))?;
-    ctx.state_ref().write().config_mut().options_mut().execution.parquet.schema_force_view_types = false;
-    Ok(ctx)
-}
-
-fn context_with_pool(config: &LakeConfig, pool: Arc<dyn MemoryPool>) -> Result<SessionContext> {
-    let mut runtime = RuntimeEnvBuilder::new().with_memory_pool(pool);
+    let mut runtime = RuntimeEnvBuilder::new().with_memory_pool(memory_pool(config.memory_pool));
     if let Some(dir) = &config.spill_dir {
         std::fs::create_dir_all(dir).map_err(|e| {
             LakeError::InvalidConfig(format!("lake.spill_dir {} cannot be created: {e}", dir.display()))
@@ -81,8 +67,8 @@ fn context_with_pool(config: &LakeConfig, pool: Arc<dyn MemoryPool>) -> Result<S
     with_layers(runtime)
 }
 
-fn tracked(pool: impl MemoryPool + 'static) -> Arc<dyn MemoryPool> {
-    Arc::new(TrackConsumersPool::new(pool, NonZeroUsize::new(5).expect("non-zero")))
+fn memory_pool(bytes: u64) -> Arc<dyn MemoryPool> {
+    Arc::new(TrackConsumersPool::new(GreedyMemoryPool::new(bytes as usize), NonZeroUsize::new(5).expect("non-zero")))
 }
 
 fn with_layers(runtime: RuntimeEnvBuilder) -> Result<SessionContext> {
@@ -115,17 +101,15 @@ impl LoadedTable {
         self.table.version().unwrap_or_default()
     }
 
-    /// The table as a provider for `ctx`, whose runtime learns the table's object store and
-    /// whose options (string views or not) the scan follows.
+    /// The table as a provider for `ctx`, whose runtime learns the table's object store.
     pub async fn provider(&self, ctx: &SessionContext) -> Result<Arc<dyn TableProvider>> {
-        let state = ctx.state();
-        self.table.update_datafusion_session(&state).map_err(|source| LakeError::Delta {
+        self.table.update_datafusion_session(&ctx.state()).map_err(|source| LakeError::Delta {
             operation: "register",
             table: self.id,
             location: self.table.table_url().to_string(),
             source,
         })?;
-        Ok(self.table.table_provider().with_session(Arc::new(state)).await?)
+        Ok(self.table.table_provider().await?)
     }
 }
 
@@ -134,14 +118,8 @@ impl Lake {
     /// `since` shows only the rows committed after that version (from its change data feed):
     /// how an incremental step reads just what bronze gained since its last run. The
     /// session's versions still say up to which version each table was read.
-    ///
-    /// Strings are read as plain strings, not string views. A view points into a buffer shared
-    /// with other rows, and DataFusion weighs each batch with every buffer it points into: rows
-    /// taken out of a hash join's in-memory side point into that whole side, so at 5M posts each
-    /// batch after the join weighed ~350 MB to the sort that followed, which could then not run
-    /// in a 2 GiB pool. A plain string is copied into its batch, which weighs what it holds.
     pub async fn session_with_changes(&self, since: &BTreeMap<TableId, u64>) -> Result<LakeSession> {
-        let session = self.register_tables(pipeline_context(self.config())?, &BTreeMap::new()).await?;
+        let session = self.session().await?;
         for (&id, &after) in since {
             let Some(&latest) = session.versions.get(&id) else { continue };
             let name = TableReference::full(CATALOG, id.layer().as_str(), id.name());
@@ -175,10 +153,7 @@ impl Lake {
     /// A session where the tables named in `pins` are read as of the given version or time
     /// (the others at their newest): the ground of reproducible reports and `AS OF` queries.
     pub async fn session_as_of(&self, pins: &BTreeMap<TableId, AsOf>) -> Result<LakeSession> {
-        self.register_tables(self.session_context()?, pins).await
-    }
-
-    async fn register_tables(&self, ctx: SessionContext, pins: &BTreeMap<TableId, AsOf>) -> Result<LakeSession> {
+        let ctx = self.session_context()?;
         let mut versions = BTreeMap::new();
         for table in self.load_tables(pins).await? {
             let provider = table.provider(&ctx).await?;
@@ -220,6 +195,6 @@ impl Lake {
     /// `memory_limit` bytes and never spill to disk: the sandbox of one user query.
     pub fn bounded_context(&self, memory_limit: u64) -> Result<SessionContext> {
         let no_disk = DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled);
-        with_layers(RuntimeEnvBuilder::new().with_memory_pool(tracked(GreedyMemoryPool::new(memory_limit as usize))).with_disk_manager_builder(no_disk))
+        with_layers(RuntimeEnvBuilder::new().with_memory_pool(memory_pool(memory_limit)).with_disk_manager_builder(no_disk))
     }
 }
