@@ -66,6 +66,9 @@ async fn forged_expired_and_misdirected_tokens_are_refused() {
         assert_eq!(headers["content-type"], "application/problem+json", "{what}");
         assert_eq!(body["status"], 401, "{what}");
     }
+    // Verified tokens are remembered by the whole token: none of the near copies above got in
+    // through the genuine one, and the genuine one still does.
+    assert_eq!(api.get("/v1/me", &ana.access).await.0, StatusCode::OK);
     let (status, _, body) = api.call(Method::GET, "/v1/me", None, None).await;
     assert_eq!((status, body["status"].as_u64()), (StatusCode::UNAUTHORIZED, Some(401)));
     api.stop().await;
