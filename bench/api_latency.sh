@@ -3,7 +3,8 @@
 # same machine (the ceiling). Usage: bench/api_latency.sh [seconds per run, default 15]
 # It prepares the demo world (analisa demo --no-serve into its own database; BENCH_REUSE=1 keeps
 # the last one), serves it with a release build, and runs: the bare ceiling; a profile and a
-# filtered search answered from the cache (the process's near cache, kept current through Redis);
+# filtered search answered from the cache (the process's near cache, kept current through Redis),
+# plain and to a client that accepts gzip;
 # the same two from a second instance whose Redis is unreachable and whose near cache is off, so
 # every answer is read from PostgreSQL (the uncached path; that instance also checks sessions in
 # PostgreSQL and enforces no rate limit).
@@ -49,5 +50,8 @@ echo "|---|---|---|---|---|"
 run "bare axum hello (ceiling)" "http://127.0.0.1:18099/"
 run "profile, cached" "$PROFILE"
 run "search with filters, cached" "$SEARCH"
+# What a browser or an HTTP library sends: the answers kept gzipped go out as they are.
+run "profile, cached, gzip" "$PROFILE" -H "accept-encoding: gzip"
+run "search with filters, cached, gzip" "$SEARCH" -H "accept-encoding: gzip"
 run "profile, uncached (PostgreSQL)" "${PROFILE/18080/18081}"
 run "search with filters, uncached (PostgreSQL)" "${SEARCH/18080/18081}"

@@ -32,6 +32,17 @@ pub async fn publication(state: &AppState) -> ApiResult<i64> {
     Ok(id)
 }
 
+/// Whether the client takes gzip (`Accept-Encoding: gzip`, not with `q=0`). A wildcard is not
+/// taken as a request for gzip: the plain answer is always acceptable.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|coding| {
+        let mut parts = coding.split(';');
+        let name = parts.next().unwrap_or_default().trim();
+        let refused = parts.any(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()) == Some(0.0));
+        (name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip")) && !refused
+    })
+}
+
 fn etag_of(body: &[u8]) -> String {
     format!("\"{}\"", hex::encode(&Sha256::digest(body)[..12]))
 }
@@ -72,17 +83,23 @@ where
         let tag = tag.trim();
         tag == "*" || tag.trim_start_matches("W/") == etag
     });
+    let gzip = answer.gzip.as_ref().filter(|_| accepts_gzip(request_headers));
     let mut response = if not_modified {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         response
     } else {
-        let mut response = Response::new(Body::from(answer.body.clone()));
+        let mut response = Response::new(Body::from(gzip.map_or_else(|| answer.body.clone(), |g| g.body.clone())));
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if gzip.is_some() {
+            // Already encoded: the compression layer leaves it as it is.
+            response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
         response
     };
     let headers = response.headers_mut();
-    headers.insert(header::ETAG, answer.etag.clone());
+    headers.insert(header::ETAG, gzip.map_or_else(|| answer.etag.clone(), |g| g.etag.clone()));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
     // Both kinds of hit are one to a client: the answer was not computed for it.
     headers.insert("x-cache", HeaderValue::from_static(if outcome == "near_hit" { "hit" } else { outcome }));

@@ -34,13 +34,27 @@ const HEALTHY_AFTER: Duration = Duration::from_secs(30);
 const ENTRY_OVERHEAD: usize = 256;
 const UNKNOWN: i64 = -1;
 
+/// Answers this long or longer are also kept gzip-compressed.
+const GZIP_FROM: usize = 1024;
+
 /// One cached answer with its entity tag, computed once.
 pub struct Answer {
     pub body: Bytes,
+    /// The body gzip-compressed once, for the clients that accept it: compressing per request
+    /// would cost more than the answer, and sending the plain bytes is a third of a cached
+    /// answer's time on loopback (B5's profile).
+    pub gzip: Option<Gzipped>,
     pub etag: HeaderValue,
     expires: Instant,
     /// Which insertion this is, so that the eviction order can hold stale slots cheaply.
     serial: u64,
+}
+
+/// An answer's gzip form, with the weak form of its entity tag: the same content in another
+/// encoding (so `If-None-Match` matches either).
+pub struct Gzipped {
+    pub body: Bytes,
+    pub etag: HeaderValue,
 }
 
 pub struct NearCache {
@@ -68,7 +82,16 @@ struct Answers {
 }
 
 fn footprint(key: &str, answer: &Answer) -> usize {
-    answer.body.len() + 2 * key.len() + ENTRY_OVERHEAD
+    answer.body.len() + answer.gzip.as_ref().map_or(0, |g| g.body.len()) + 2 * key.len() + ENTRY_OVERHEAD
+}
+
+fn gzipped(body: &[u8], etag: &HeaderValue) -> Gzipped {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::default());
+    encoder.write_all(body).expect("writing to memory");
+    let mut weak = b"W/".to_vec();
+    weak.extend_from_slice(etag.as_bytes());
+    Gzipped { body: encoder.finish().expect("writing to memory").into(), etag: HeaderValue::from_bytes(&weak).expect("an entity tag stays a header value") }
 }
 
 impl NearCache {
@@ -145,11 +168,14 @@ impl NearCache {
 
     /// Keeps `body` as `key`'s answer under `publication`; answers of older publications go.
     pub fn keep(&self, publication: i64, key: &str, body: Bytes, etag: HeaderValue) -> Arc<Answer> {
-        let mut answer = Answer { body, etag, expires: Instant::now() + self.ttl, serial: 0 };
-        let size = footprint(key, &answer);
-        if size > self.capacity {
+        let mut answer = Answer { body, gzip: None, etag, expires: Instant::now() + self.ttl, serial: 0 };
+        if footprint(key, &answer) > self.capacity {
             return Arc::new(answer);
         }
+        if answer.body.len() >= GZIP_FROM {
+            answer.gzip = Some(gzipped(&answer.body, &answer.etag));
+        }
+        let size = footprint(key, &answer);
         let mut answers = self.answers.lock().expect("near cache lock");
         // Dropped after the lock is released: freeing a publication's answers takes a while.
         let mut outdated = None;
@@ -296,6 +322,23 @@ mod tests {
         cache.keep(2, "f", Bytes::from_static(b"w"), tag(9));
         assert!(cache.answer(2, "d").is_none(), "the oldest goes (its replaced slot is skipped, its newest one counts)");
         assert!(cache.answer(2, "e").is_some() && cache.answer(2, "f").is_some());
+    }
+
+    #[test]
+    fn long_answers_are_kept_gzipped_too() {
+        use std::io::Read;
+        let cache = NearCache::new(1 << 20, Duration::from_secs(60));
+        let body: Bytes = serde_json::to_vec(&vec!["an influencer's profile"; 100]).unwrap().into();
+        cache.keep(1, "long", body.clone(), tag(1));
+        let kept = cache.answer(1, "long").unwrap();
+        let gzip = kept.gzip.as_ref().expect("a long answer has a gzip form");
+        assert!(gzip.body.len() < body.len() / 4, "{} bytes gzipped from {}", gzip.body.len(), body.len());
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&gzip.body[..]).read_to_end(&mut plain).unwrap();
+        assert_eq!(plain, body);
+        assert_eq!(gzip.etag, "W/\"1\"");
+        cache.keep(1, "short", Bytes::from_static(b"{}"), tag(2));
+        assert!(cache.answer(1, "short").unwrap().gzip.is_none(), "a short answer is not worth compressing");
     }
 
     #[test]

@@ -70,6 +70,56 @@ async fn answers_are_cached_per_publication_with_etags() {
 }
 
 #[tokio::test]
+async fn cached_answers_go_gzipped_to_clients_that_take_gzip() {
+    use std::io::Read;
+    let api = TestApi::start().await;
+    let ana = api.account("ana@example.com", "Agência A").await;
+    // Without reqwest's transparent decompression, to see what goes over the wire.
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let url = format!("{}/v1/influencers/instagram:1003", api.base);
+    let get = |encoding: Option<&'static str>, etag: Option<String>| {
+        let mut request = raw.get(&url).bearer_auth(&ana.access);
+        if let Some(encoding) = encoding {
+            request = request.header("accept-encoding", encoding);
+        }
+        if let Some(etag) = etag {
+            request = request.header("if-none-match", etag);
+        }
+        request.send()
+    };
+    let plain = get(None, None).await.unwrap();
+    assert_eq!(plain.status(), StatusCode::OK);
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.headers()["vary"], "accept-encoding");
+    let strong = plain.headers()["etag"].to_str().unwrap().to_owned();
+    let plain = plain.bytes().await.unwrap();
+    assert!(plain.len() > 1024, "a profile is long enough to be kept gzipped ({} bytes)", plain.len());
+
+    for _ in 0..2 {
+        // The first from the answer just kept, the second from the near cache.
+        let gzipped = get(Some("br;q=1, gzip;q=0.8"), None).await.unwrap();
+        assert_eq!(gzipped.status(), StatusCode::OK);
+        assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+        assert_eq!(gzipped.headers()["content-type"], "application/json");
+        let weak = gzipped.headers()["etag"].to_str().unwrap().to_owned();
+        assert_eq!(weak, format!("W/{strong}"), "the same content in another encoding");
+        let body = gzipped.bytes().await.unwrap();
+        assert!(body.len() < plain.len() / 2);
+        let mut unpacked = Vec::new();
+        flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut unpacked).unwrap();
+        assert_eq!(unpacked, plain, "the same answer once unpacked");
+        for tag in [weak.clone(), strong.clone()] {
+            assert_eq!(get(Some("gzip"), Some(tag)).await.unwrap().status(), StatusCode::NOT_MODIFIED, "either tag revalidates");
+        }
+    }
+    let refused = get(Some("gzip;q=0, identity"), None).await.unwrap();
+    assert!(refused.headers().get("content-encoding").is_none(), "gzip;q=0 refuses gzip");
+    assert_eq!(refused.bytes().await.unwrap(), plain);
+    assert_eq!(get(None, Some(strong)).await.unwrap().status(), StatusCode::NOT_MODIFIED);
+    api.stop().await;
+}
+
+#[tokio::test]
 async fn rate_limits_follow_the_plan_with_headers() {
     let api = TestApi::start().await;
     let ana = api.account("ana@example.com", "Agência A").await;
