@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::{GreedyMemoryPool, MemoryPool, TrackConsumersPool};
+use datafusion::execution::memory_pool::{GreedyMemoryPool, MemoryLimit, MemoryPool, MemoryReservation, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::catalog::TableProvider;
@@ -57,7 +57,21 @@ pub(crate) fn context(config: &LakeConfig) -> Result<SessionContext> {
     // rows asked for ~200 MB while using far less; a fair pool caps each of the plan's ~14
     // spilling operators at pool/14 (~145 MB of 2 GiB) and refused it, depending on how the
     // rows fell into batches. The tracking wrapper names the top consumers when it runs out.
-    let mut runtime = RuntimeEnvBuilder::new().with_memory_pool(memory_pool(config.memory_pool));
+    context_with_pool(config, tracked(GreedyMemoryPool::new(config.memory_pool as usize)))
+}
+
+/// The pipeline's context: strings read as plain strings, so that a batch weighs what it holds
+/// (see [`Lake::session_with_changes`]), and a greedy pool in which no operator that can spill
+/// holds more than a share of the pool (see [`SpillCappedPool`]).
+fn pipeline_context(config: &LakeConfig) -> Result<SessionContext> {
+    let pool = config.memory_pool as usize;
+    let ctx = context_with_pool(config, tracked(SpillCappedPool { greedy: GreedyMemoryPool::new(pool), spiller_cap: pool / SPILLER_SHARE }))?;
+    ctx.state_ref().write().config_mut().options_mut().execution.parquet.schema_force_view_types = false;
+    Ok(ctx)
+}
+
+fn context_with_pool(config: &LakeConfig, pool: Arc<dyn MemoryPool>) -> Result<SessionContext> {
+    let mut runtime = RuntimeEnvBuilder::new().with_memory_pool(pool);
     if let Some(dir) = &config.spill_dir {
         std::fs::create_dir_all(dir).map_err(|e| {
             LakeError::InvalidConfig(format!("lake.spill_dir {} cannot be created: {e}", dir.display()))
@@ -67,8 +81,64 @@ pub(crate) fn context(config: &LakeConfig) -> Result<SessionContext> {
     with_layers(runtime)
 }
 
-fn memory_pool(bytes: u64) -> Arc<dyn MemoryPool> {
-    Arc::new(TrackConsumersPool::new(GreedyMemoryPool::new(bytes as usize), NonZeroUsize::new(5).expect("non-zero")))
+fn tracked(pool: impl MemoryPool + 'static) -> Arc<dyn MemoryPool> {
+    Arc::new(TrackConsumersPool::new(pool, NonZeroUsize::new(5).expect("non-zero")))
+}
+
+/// The largest part of the pool one operator that can spill may hold: 1/4.
+const SPILLER_SHARE: usize = 4;
+
+/// First come, first served, as DataFusion's greedy pool, except that an operator that can
+/// spill (a sort, an aggregate) is refused beyond `spiller_cap` and spills there. Plain greedy
+/// let the gold build's two sorts over 5M posts take 1.5 GB of 2 GiB, and then an operator that
+/// cannot give memory back failed for want of 6 MB. DataFusion's fair pool divides the pool by
+/// the number of spilling operators instead, which on a plan of many small sorts (each also
+/// holding a few MB it cannot spill) left an aggregate less than one batch.
+#[derive(Debug)]
+struct SpillCappedPool {
+    greedy: GreedyMemoryPool,
+    spiller_cap: usize,
+}
+
+impl MemoryPool for SpillCappedPool {
+    fn name(&self) -> &str {
+        "spill-capped greedy"
+    }
+
+    fn grow(&self, reservation: &MemoryReservation, additional: usize) {
+        self.greedy.grow(reservation, additional);
+    }
+
+    fn shrink(&self, reservation: &MemoryReservation, shrink: usize) {
+        self.greedy.shrink(reservation, shrink);
+    }
+
+    fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> datafusion::common::Result<()> {
+        if reservation.consumer().can_spill() && reservation.size() + additional > self.spiller_cap {
+            return Err(datafusion::common::DataFusionError::ResourcesExhausted(format!(
+                "{} may hold at most {} bytes of the pool (it can spill); it holds {} and asked for {} more",
+                reservation.consumer().name(),
+                self.spiller_cap,
+                reservation.size(),
+                additional
+            )));
+        }
+        self.greedy.try_grow(reservation, additional)
+    }
+
+    fn reserved(&self) -> usize {
+        self.greedy.reserved()
+    }
+
+    fn memory_limit(&self) -> MemoryLimit {
+        self.greedy.memory_limit()
+    }
+}
+
+impl std::fmt::Display for SpillCappedPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (at most {} bytes per spilling operator)", self.greedy, self.spiller_cap)
+    }
 }
 
 fn with_layers(runtime: RuntimeEnvBuilder) -> Result<SessionContext> {
@@ -101,15 +171,17 @@ impl LoadedTable {
         self.table.version().unwrap_or_default()
     }
 
-    /// The table as a provider for `ctx`, whose runtime learns the table's object store.
+    /// The table as a provider for `ctx`, whose runtime learns the table's object store and
+    /// whose options (string views or not) the scan follows.
     pub async fn provider(&self, ctx: &SessionContext) -> Result<Arc<dyn TableProvider>> {
-        self.table.update_datafusion_session(&ctx.state()).map_err(|source| LakeError::Delta {
+        let state = ctx.state();
+        self.table.update_datafusion_session(&state).map_err(|source| LakeError::Delta {
             operation: "register",
             table: self.id,
             location: self.table.table_url().to_string(),
             source,
         })?;
-        Ok(self.table.table_provider().await?)
+        Ok(self.table.table_provider().with_session(Arc::new(state)).await?)
     }
 }
 
@@ -118,8 +190,14 @@ impl Lake {
     /// `since` shows only the rows committed after that version (from its change data feed):
     /// how an incremental step reads just what bronze gained since its last run. The
     /// session's versions still say up to which version each table was read.
+    ///
+    /// Strings are read as plain strings, not string views. A view points into a buffer shared
+    /// with other rows, and DataFusion weighs each batch with every buffer it points into: rows
+    /// taken out of a hash join's in-memory side point into that whole side, so at 5M posts each
+    /// batch after the join weighed ~350 MB to the sort that followed, which could then not run
+    /// in a 2 GiB pool. A plain string is copied into its batch, which weighs what it holds.
     pub async fn session_with_changes(&self, since: &BTreeMap<TableId, u64>) -> Result<LakeSession> {
-        let session = self.session().await?;
+        let session = self.register_tables(pipeline_context(self.config())?, &BTreeMap::new()).await?;
         for (&id, &after) in since {
             let Some(&latest) = session.versions.get(&id) else { continue };
             let name = TableReference::full(CATALOG, id.layer().as_str(), id.name());
@@ -153,7 +231,10 @@ impl Lake {
     /// A session where the tables named in `pins` are read as of the given version or time
     /// (the others at their newest): the ground of reproducible reports and `AS OF` queries.
     pub async fn session_as_of(&self, pins: &BTreeMap<TableId, AsOf>) -> Result<LakeSession> {
-        let ctx = self.session_context()?;
+        self.register_tables(self.session_context()?, pins).await
+    }
+
+    async fn register_tables(&self, ctx: SessionContext, pins: &BTreeMap<TableId, AsOf>) -> Result<LakeSession> {
         let mut versions = BTreeMap::new();
         for table in self.load_tables(pins).await? {
             let provider = table.provider(&ctx).await?;
@@ -195,6 +276,31 @@ impl Lake {
     /// `memory_limit` bytes and never spill to disk: the sandbox of one user query.
     pub fn bounded_context(&self, memory_limit: u64) -> Result<SessionContext> {
         let no_disk = DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled);
-        with_layers(RuntimeEnvBuilder::new().with_memory_pool(memory_pool(memory_limit)).with_disk_manager_builder(no_disk))
+        with_layers(RuntimeEnvBuilder::new().with_memory_pool(tracked(GreedyMemoryPool::new(memory_limit as usize))).with_disk_manager_builder(no_disk))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::common::DataFusionError;
+    use datafusion::execution::memory_pool::MemoryConsumer;
+
+    use super::*;
+
+    #[test]
+    fn an_operator_that_can_spill_holds_at_most_its_share() {
+        let pool: Arc<dyn MemoryPool> = Arc::new(SpillCappedPool { greedy: GreedyMemoryPool::new(1000), spiller_cap: 250 });
+        let sort = MemoryConsumer::new("sort").with_can_spill(true).register(&pool);
+        sort.try_grow(250).unwrap();
+        let refused = sort.try_grow(1).unwrap_err();
+        assert!(matches!(refused, DataFusionError::ResourcesExhausted(_)), "a refusal the sort answers by spilling: {refused}");
+        assert!(refused.to_string().contains("sort may hold at most 250 bytes"), "{refused}");
+        // One that cannot spill takes what the pool has left, and no more.
+        let join = MemoryConsumer::new("hash join").register(&pool);
+        join.try_grow(750).unwrap();
+        assert!(join.try_grow(1).is_err(), "the pool's limit holds");
+        drop(sort);
+        join.try_grow(250).unwrap();
+        assert_eq!(pool.reserved(), 1000);
     }
 }

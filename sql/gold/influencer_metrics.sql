@@ -48,6 +48,9 @@ engaged AS (
            NOT is_pinned AND published_day > CAST(${as_of_date} AS INT) - ${metrics.window_days} AS in_window,
            media_type = 'video' AND er_views IS NOT NULL AND NOT is_pinned AS scored_video
     FROM silver.post_engagement
+    -- Older posts count only as videos for er_views: the rest are left out before the sort.
+    WHERE published_day > CAST(${as_of_date} AS INT) - GREATEST(${metrics.window_days}, 180)
+       OR (media_type = 'video' AND er_views IS NOT NULL AND NOT is_pinned)
 ),
 post_stats AS (
     SELECT platform, account_id,
