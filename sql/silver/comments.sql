@@ -2,8 +2,19 @@
 -- pseudonymise() is HMAC-SHA-256 with the lake's pseudonymisation key (a Rust function,
 -- because the key is a secret that must never appear in SQL text or plans). Instagram replies
 -- arrive nested in their top-level comment (`replies{…}`) and are flattened here. The post id
--- of Graph API comment pages is in the request path (`/{media-id}/comments`).
-WITH pages AS (
+-- of Graph API comment pages is in the request path (`/{media-id}/comments`). A post's first
+-- comments come expanded inside the media or Page post page that lists it (`comments{…}`),
+-- the rest from the comment edge's pages.
+WITH posts_with_comments AS (
+    SELECT 'instagram' AS platform, account_ref, fetched_at, request_fingerprint, unnest(json_get_array(body, 'data')) AS post
+    FROM bronze.instagram_raw
+    WHERE http_status = 200 AND endpoint = 'media'
+    UNION ALL
+    SELECT 'facebook', account_ref, fetched_at, request_fingerprint, unnest(json_get_array(body, 'data'))
+    FROM bronze.facebook_raw
+    WHERE http_status = 200 AND endpoint = 'page_posts'
+),
+pages AS (
     SELECT 'instagram' AS platform, account_ref AS account_id, fetched_at, request_fingerprint,
            regexp_match(request_path, '/([0-9A-Za-z_]+)/comments')[1] AS post_id,
            unnest(json_get_array(body, 'data')) AS item
@@ -15,6 +26,11 @@ WITH pages AS (
            unnest(json_get_array(body, 'data'))
     FROM bronze.facebook_raw
     WHERE http_status = 200 AND endpoint = 'page_post_comments'
+    UNION ALL
+    SELECT platform, account_ref, fetched_at, request_fingerprint, json_get_str(post, 'id'),
+           unnest(json_get_array(post, 'comments', 'data'))
+    FROM posts_with_comments
+    WHERE json_get_array(post, 'comments', 'data') IS NOT NULL
 ),
 graph AS (
     SELECT platform, account_id, fetched_at, request_fingerprint, post_id, item, CAST(NULL AS VARCHAR) AS parent

@@ -26,7 +26,8 @@ fn media_metrics(api_version: &str) -> &'static [&'static str] {
 }
 const DEMOGRAPHIC_BREAKDOWNS: [&str; 4] = ["country", "city", "age", "gender"];
 const PAGE_FIELDS: &str = "id,name,username,fan_count,followers_count,link,category,about,verification_status";
-const PAGE_POST_FIELDS: &str = "id,message,created_time,permalink_url,status_type,shares,reactions.summary(total_count).limit(0),comments.summary(true).limit(0)";
+const PAGE_POST_FIELDS: &str = "id,message,created_time,permalink_url,status_type,shares,reactions.summary(total_count).limit(0)";
+const PAGE_COMMENTS: &str = "id,message,created_time,from";
 const PAGE_METRICS: [&str; 6] = ["page_post_engagements", "page_follows", "page_daily_follows_unique", "page_daily_unfollows_unique", "page_media_view", "page_total_media_view_unique"];
 const POST_METRICS: [&str; 3] = ["post_reactions_by_type_total", "post_media_view", "post_total_media_view_unique"];
 
@@ -65,6 +66,22 @@ impl Graph<'_> {
             next = json["paging"]["next"].as_str().and_then(|n| Url::parse(n).ok()).filter(|n| !empty && !seen.contains(n.as_str()));
         }
         Ok(items)
+    }
+
+    /// The comments of a post that did not come expanded in it: the pages after the expanded
+    /// ones (`comments.paging.next`), or all of the edge when the answer left them out although
+    /// the post has comments.
+    async fn remaining_comments(&self, collector: &Collector, post: &Value, has_comments: bool, endpoint: &'static str, edge: impl FnOnce() -> Url, notes: &mut Vec<String>) -> Result<(), FetchError> {
+        let expanded = &post["comments"];
+        let first = match expanded["paging"]["next"].as_str() {
+            Some(next) => Url::parse(next).ok(),
+            None if has_comments && expanded["data"].as_array().is_none_or(Vec::is_empty) => Some(edge()),
+            None => None,
+        };
+        if let Some(first) = first {
+            tolerate_pages(self.pages(collector, endpoint, first).await, notes)?;
+        }
+        Ok(())
     }
 
     /// Insights with the metric catalogue: a metric the platform names as retired is removed
@@ -155,12 +172,14 @@ pub async fn instagram(collector: &Collector, target: &Target, notes: &mut Vec<S
     let graph = Graph { config, token, data_platform: Platform::Instagram, account: &target.account_id };
     let id = &target.account_id;
     collector.call(graph.call("ig_user", graph.url(id, &[("fields", IG_PROFILE)]))).await?;
-    let media = graph.pages(collector, "media", graph.url(&format!("{id}/media"), &[("fields", IG_MEDIA), ("limit", "100")])).await?;
+    // Each medium with its first comments: they come with it instead of costing one more
+    // request per post (the edge is asked only for the rest).
+    let fields = format!("{IG_MEDIA},comments.limit({}){{{IG_COMMENTS}}}", collector.comments_expanded);
+    let media = graph.pages(collector, "media", graph.url(&format!("{id}/media"), &[("fields", &fields), ("limit", "100")])).await?;
     for item in &media {
-        if item["comments_count"].as_i64().unwrap_or(0) > 0 {
-            let media_id = item["id"].as_str().unwrap_or_default();
-            tolerate_pages(graph.pages(collector, "comments", graph.url(&format!("{media_id}/comments"), &[("fields", IG_COMMENTS), ("limit", "100")])).await, notes)?;
-        }
+        let has_comments = item["comments_count"].as_i64().unwrap_or(0) > 0;
+        let media_id = item["id"].as_str().unwrap_or_default();
+        graph.remaining_comments(collector, item, has_comments, "comments", || graph.url(&format!("{media_id}/comments"), &[("fields", IG_COMMENTS), ("limit", "100")]), notes).await?;
     }
     if target.connected {
         let until = collector.today();
@@ -250,12 +269,13 @@ pub async fn page(collector: &Collector, target: &Target, notes: &mut Vec<String
     let graph = Graph { config: &collector.platforms.facebook, token: &token.access_token, data_platform: Platform::Facebook, account: &target.account_id };
     let id = &target.account_id;
     collector.call(graph.call("page", graph.url(id, &[("fields", PAGE_FIELDS)]))).await?;
-    let posts = graph.pages(collector, "page_posts", graph.url(&format!("{id}/posts"), &[("fields", PAGE_POST_FIELDS), ("limit", "100")])).await?;
+    // Each post with its counters and first comments (the edge is asked only for the rest).
+    let fields = format!("{PAGE_POST_FIELDS},comments.summary(true).limit({}){{{PAGE_COMMENTS}}}", collector.comments_expanded);
+    let posts = graph.pages(collector, "page_posts", graph.url(&format!("{id}/posts"), &[("fields", &fields), ("limit", "100")])).await?;
     for post in &posts {
-        if post["comments"]["summary"]["total_count"].as_i64().unwrap_or(0) > 0 {
-            let post_id = post["id"].as_str().unwrap_or_default();
-            tolerate_pages(graph.pages(collector, "page_post_comments", graph.url(&format!("{post_id}/comments"), &[("fields", "id,message,created_time,from"), ("limit", "100")])).await, notes)?;
-        }
+        let has_comments = post["comments"]["summary"]["total_count"].as_i64().unwrap_or(0) > 0;
+        let post_id = post["id"].as_str().unwrap_or_default();
+        graph.remaining_comments(collector, post, has_comments, "page_post_comments", || graph.url(&format!("{post_id}/comments"), &[("fields", PAGE_COMMENTS), ("limit", "100")]), notes).await?;
     }
     if target.connected {
         let until = collector.today();

@@ -31,6 +31,9 @@ pub enum Scope {
     Profile,
 }
 
+/// Comments asked for inside each Graph API post page unless a run says otherwise.
+pub const COMMENTS_EXPANDED: usize = 50;
+
 /// What a collector shares: the HTTP side, where the APIs are, where answers go, and the
 /// metrics the platforms have retired (learned once, then left out of later requests).
 pub struct Collector {
@@ -39,6 +42,9 @@ pub struct Collector {
     pub sink: mpsc::Sender<ToBronze>,
     /// Days of insights and reports to ask for.
     pub window_days: i64,
+    /// Comments asked for inside each Graph API post page (`comments.limit(n){…}`); a post with
+    /// more gets the rest from its comment edge.
+    pub comments_expanded: usize,
     retired: Mutex<HashSet<(Platform, String)>>,
     /// Accounts connected through OAuth: their stored tokens are used over the accounts file's.
     connections: Option<Arc<Connections>>,
@@ -46,7 +52,7 @@ pub struct Collector {
 
 impl Collector {
     pub fn new(fetcher: Fetcher, platforms: PlatformsConfig, sink: mpsc::Sender<ToBronze>, connections: Option<Arc<Connections>>) -> Self {
-        Self { fetcher, platforms, sink, window_days: 30, retired: Mutex::default(), connections }
+        Self { fetcher, platforms, sink, window_days: 30, comments_expanded: COMMENTS_EXPANDED, retired: Mutex::default(), connections }
     }
 
     /// The target with the tokens of its stored connections (refreshed first when they expire

@@ -97,6 +97,20 @@ fn ids(rows: &[(String, Value)], endpoint: &str, pointer: &str, id: &str) -> BTr
         .collect()
 }
 
+/// Comment ids of a Graph API platform: from its comment edge's pages and expanded inside the
+/// pages of posts that list them.
+fn comment_ids(rows: &[(String, Value)], edge: &str, posts: &str) -> BTreeSet<String> {
+    let expanded: Vec<(String, Value)> = rows
+        .iter()
+        .filter(|(e, _)| e == posts)
+        .flat_map(|(_, body)| body["data"].as_array().cloned().unwrap_or_default())
+        .map(|post| (edge.to_owned(), post["comments"].clone()))
+        .collect();
+    let mut all = ids(rows, edge, "/data", "id");
+    all.extend(ids(&expanded, edge, "/data", "id"));
+    all
+}
+
 /// What the world holds, per platform: accounts, posts (no stories), top-level comments.
 struct Expected {
     posts: HashMap<Platform, BTreeSet<String>>,
@@ -135,14 +149,15 @@ async fn every_account_post_and_comment_lands_in_bronze_once() {
     let instagram = bronze(&lake, "bronze.instagram_raw").await;
     assert_eq!(instagram.iter().filter(|(e, _)| e == "ig_user").count(), want.accounts[&Platform::Instagram]);
     same(ids(&instagram, "media", "/data", "id"), &want.posts[&Platform::Instagram], "want.posts[&Platform::Instagram]");
-    same(ids(&instagram, "comments", "/data", "id"), &want.comments[&Platform::Instagram], "want.comments[&Platform::Instagram]");
+    same(comment_ids(&instagram, "comments", "media"), &want.comments[&Platform::Instagram], "want.comments[&Platform::Instagram]");
+    assert!(!instagram.iter().any(|(e, _)| e == "comments"), "every post's comments fit in its media page: no request per post");
     assert!(instagram.iter().any(|(e, _)| e == "account_insights"), "connected accounts have insights");
 
     let facebook = bronze(&lake, "bronze.facebook_raw").await;
     if let Some(pages) = want.accounts.get(&Platform::Facebook) {
         assert_eq!(facebook.iter().filter(|(e, _)| e == "page").count(), *pages);
         same(ids(&facebook, "page_posts", "/data", "id"), &want.posts[&Platform::Facebook], "want.posts[&Platform::Facebook]");
-        same(ids(&facebook, "page_post_comments", "/data", "id"), &want.comments[&Platform::Facebook], "want.comments[&Platform::Facebook]");
+        same(comment_ids(&facebook, "page_post_comments", "page_posts"), &want.comments[&Platform::Facebook], "want.comments[&Platform::Facebook]");
     }
 
     let tiktok = bronze(&lake, "bronze.tiktok_business_raw").await;
@@ -171,12 +186,16 @@ async fn every_account_post_and_comment_lands_in_bronze_once() {
 async fn faults_are_retried_and_nothing_is_lost() {
     let sim = start_sim("all:error_rate=0.1,truncated=0.05,malformed=0.05,storm=0.02").await;
     let lake = lake().await;
-    let summary = run(&lake, &platforms(&sim, "v24.0"), targets(&sim), RunOptions { concurrency: 4, retry: quick_retries(12), ..RunOptions::default() }, |_| {}).await.unwrap();
+    // Three comments come inside each post's page; the rest come from the comment edge, whose
+    // first page the platform links from the expanded ones.
+    let options = RunOptions { concurrency: 4, retry: quick_retries(12), comments_expanded: 3, ..RunOptions::default() };
+    let summary = run(&lake, &platforms(&sim, "v24.0"), targets(&sim), options, |_| {}).await.unwrap();
     assert!(summary.failures.is_empty(), "{:?}", summary.failures);
     let want = expected(WORLD);
     let instagram = bronze(&lake, "bronze.instagram_raw").await;
+    assert!(instagram.iter().any(|(e, b)| e == "comments" && b["data"].as_array().is_some_and(|d| !d.is_empty())), "the rest of the comments came from the edge");
     same(ids(&instagram, "media", "/data", "id"), &want.posts[&Platform::Instagram], "want.posts[&Platform::Instagram]");
-    same(ids(&instagram, "comments", "/data", "id"), &want.comments[&Platform::Instagram], "want.comments[&Platform::Instagram]");
+    same(comment_ids(&instagram, "comments", "media"), &want.comments[&Platform::Instagram], "want.comments[&Platform::Instagram]");
     let tiktok = bronze(&lake, "bronze.tiktok_business_raw").await;
     same(ids(&tiktok, "video_list", "/data/videos", "item_id"), &want.posts[&Platform::Tiktok], "want.posts[&Platform::Tiktok]");
     // Only whole answers land: every body in bronze parses (broken ones were retried).

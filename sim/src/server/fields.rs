@@ -16,6 +16,24 @@ impl FieldSel {
     }
 }
 
+/// Writes fields back as an expression (`parse` reads it back the same).
+pub fn to_text(fields: &[FieldSel]) -> String {
+    fields
+        .iter()
+        .map(|field| {
+            let mut text = field.name.clone();
+            for (modifier, argument) in &field.modifiers {
+                text.push_str(&format!(".{modifier}({argument})"));
+            }
+            if !field.children.is_empty() {
+                text.push_str(&format!("{{{}}}", to_text(&field.children)));
+            }
+            text
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Parses a fields expression; an empty string selects nothing.
 pub fn parse(text: &str) -> Result<Vec<FieldSel>, String> {
     let chars: Vec<char> = text.chars().collect();
@@ -114,6 +132,8 @@ mod tests {
         let media = &bd.children[1];
         assert_eq!((media.modifier("limit"), media.modifier("after")), (Some("10"), Some("QVE")));
         assert_eq!(media.children.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["id", "caption"]);
+        let text = "id,business_discovery.username(ana.fit){followers_count,media.limit(10).after(QVE){id,caption}}";
+        assert_eq!(to_text(&fields), text, "written back as it was read");
         let summary = parse("reactions.summary(total_count).limit(0)").unwrap();
         assert_eq!(summary[0].modifiers, vec![("summary".into(), "total_count".into()), ("limit".into(), "0".into())]);
     }

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use crate::insights::{day_stats, demographics};
 use crate::server::common::{cursor, json as respond, meta_time, origin, parse_cursor, with_params};
-use crate::server::fields::{FieldSel, parse as parse_fields};
+use crate::server::fields::{FieldSel, parse as parse_fields, to_text};
 use crate::server::state::{Container, Flavour, Grant, PendingCode, SimState, all_scopes};
 use crate::world::{Account, AccountType, Comment, MediaType, Platform, Post};
 
@@ -407,8 +407,11 @@ impl Request<'_> {
                 "children" if post.media_type == MediaType::Carousel => json!({ "data": (0..3).map(|i| json!({ "id": format!("{}{}", post.id, i), "media_type": "IMAGE" })).collect::<Vec<_>>() }),
                 "children" | "is_shared_to_feed" => continue,
                 "comments" => {
-                    let comments = self.visible_comments(account, post);
-                    json!({ "data": comments.iter().filter(|c| c.parent_id.is_none()).take(25).map(|c| self.ig_comment(c, &comments, &field.children)).collect::<Result<Vec<_>, _>>()? })
+                    let all = self.visible_comments(account, post);
+                    let top: Vec<&Comment> = all.iter().filter(|c| c.parent_id.is_none()).collect();
+                    let limit = nested_limit(field)?;
+                    let data = top.iter().take(limit).map(|c| self.ig_comment(c, &all, &field.children)).collect::<Result<Vec<_>, _>>()?;
+                    self.nested_edge(&post.id, "comments", field, data, top.len())
                 }
                 other => return Err(GraphError::param(format!("Tried accessing nonexisting field ({other}) on node type (IGMedia)"))),
             };
@@ -487,16 +490,14 @@ impl Request<'_> {
                 "from" => json!({ "id": account.id, "name": account.name }),
                 "reactions" | "likes" => summary_edge(field, json!({ "total_count": m.likes, "viewer_reaction": "NONE" })),
                 "comments" => {
-                    let limit = field.modifier("limit").and_then(|l| l.parse().ok()).unwrap_or(25usize);
-                    let comments: Vec<Value> = self
-                        .visible_comments(account, post)
-                        .iter()
-                        .take(limit)
-                        .map(|c| json!({ "id": c.id, "message": c.text, "created_time": meta_time(c.published_at), "from": { "id": c.commenter_id, "name": c.username } }))
-                        .collect();
+                    let all = self.visible_comments(account, post);
+                    let limit = nested_limit(field)?;
+                    let data: Vec<Value> = all.iter().take(limit).map(page_comment).collect();
+                    let mut value = self.nested_edge(&post.id, "comments", field, data, all.len());
                     let total = self.state().comments_count(account, post, m.comments);
-                    let mut value = summary_edge(field, json!({ "order": "ranked", "total_count": total, "can_comment": true }));
-                    value["data"] = json!(comments);
+                    if let Value::Object(summary) = summary_edge(field, json!({ "order": "ranked", "total_count": total, "can_comment": true })) {
+                        value.as_object_mut().expect("an edge is an object").extend(summary.into_iter().filter(|(k, _)| k == "summary"));
+                    }
                     value
                 }
                 other => return Err(GraphError::param(format!("Tried accessing nonexisting field ({other}) on node type (PagePost)"))),
@@ -585,7 +586,7 @@ impl Request<'_> {
                     "insights" => Err(GraphError::permission()),
                     "comments" => {
                         let comments = self.visible_comments(&account, &post);
-                        self.list(comments, |c| Ok(json!({ "id": c.id, "message": c.text, "created_time": meta_time(c.published_at), "from": { "id": c.commenter_id, "name": c.username } })), headers)
+                        self.list(comments, |c| Ok(page_comment(c)), headers)
                     }
                     other => Err(GraphError::param(format!("Tried accessing nonexisting field ({other}) on node type (PagePost)"))),
                 };
@@ -604,6 +605,27 @@ impl Request<'_> {
             .into_iter()
             .filter(|p| since.is_none_or(|s| p.published_at.timestamp() >= s) && until.is_none_or(|u| p.published_at.timestamp() <= u))
             .collect())
+    }
+
+    /// An edge expanded inside its node (`comments.limit(25){…}` on a medium): its first items,
+    /// and when there are more, the cursors and the `next` page on the edge itself, with the
+    /// same fields and limit, as the real API links them.
+    fn nested_edge(&self, object_id: &str, edge: &str, field: &FieldSel, data: Vec<Value>, total: usize) -> Value {
+        let shown = data.len();
+        let mut value = json!({ "data": data });
+        if shown > 0 {
+            let mut paging = json!({ "cursors": { "before": cursor(0), "after": cursor(shown) } });
+            if shown < total {
+                let mut query = url::form_urlencoded::Serializer::new(String::new());
+                query.append_pair("fields", &to_text(&field.children)).append_pair("limit", &shown.to_string()).append_pair("after", &cursor(shown));
+                if let Some(token) = self.token() {
+                    query.append_pair("access_token", &token);
+                }
+                paging["next"] = json!(format!("{}/v{}.0/{object_id}/{edge}?{}", origin(self.headers), self.version, query.finish()));
+            }
+            value["paging"] = paging;
+        }
+        value
     }
 
     /// Cursor paging over a list: `{data, paging:{cursors:{before,after}, previous, next}}`.
@@ -1221,6 +1243,19 @@ impl Request<'_> {
 }
 
 /// `reactions.summary(total_count).limit(0)` → `{"data":[],"summary":{…}}`.
+/// How many items an expanded edge shows: `.limit(n)` (at most 100), else 25.
+fn nested_limit(field: &FieldSel) -> Result<usize, GraphError> {
+    match field.modifier("limit") {
+        Some(limit) => limit.parse::<usize>().map(|l| l.min(100)).map_err(|_| GraphError::param("Param limit must be a number")),
+        None => Ok(25),
+    }
+}
+
+/// A Page post's comment node.
+fn page_comment(comment: &Comment) -> Value {
+    json!({ "id": comment.id, "message": comment.text, "created_time": meta_time(comment.published_at), "from": { "id": comment.commenter_id, "name": comment.username } })
+}
+
 fn summary_edge(field: &FieldSel, summary: Value) -> Value {
     if field.modifier("summary").is_some() { json!({ "data": [], "summary": summary }) } else { json!({ "data": [] }) }
 }

@@ -156,6 +156,34 @@ async fn paging_serves_every_item_exactly_once() {
     let (_, _, page1) = sim.get(&sim.url("facebook", &format!("v24.0/{id}/media?fields=id&limit=5&access_token={fb}&before={before}"))).await;
     assert_eq!(page1["data"].as_array().unwrap().len(), 2, "{page1}");
 
+    // Comments expanded inside media and Page posts: the first `limit`, then the edge's pages
+    // from the `next` link, every comment once.
+    for (account, url) in [
+        (me.clone(), format!("v24.0/{id}/media?fields=id,comments_count,comments.limit(2){{id,text,replies{{id}}}}&limit=100&access_token={fb}")),
+        (page.clone(), format!("v24.0/{pid}/posts?fields=id,comments.summary(true).limit(2){{id,message}}&limit=100&access_token={pt}")),
+    ] {
+        let (_, _, body) = sim.get(&sim.url("facebook", &url)).await;
+        let platform = if account["platform"] == "instagram" { analisa_sim::world::Platform::Instagram } else { analisa_sim::world::Platform::Facebook };
+        let owner = world.find_account(platform, account["id"].as_str().unwrap()).unwrap();
+        let mut linked = 0;
+        for post in body["data"].as_array().unwrap() {
+            let expanded = &post["comments"];
+            let mut ids: Vec<String> = expanded["data"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect();
+            assert!(ids.len() <= 2, "{expanded}");
+            if let Some(next) = expanded["paging"]["next"].as_str() {
+                linked += 1;
+                assert!(next.contains("limit=2") && next.contains("after="), "{next}");
+                ids.extend(traverse_meta(&sim, next.to_owned()).await);
+            }
+            let served = world.timeline(owner.clone()).posts.into_iter().find(|p| p.id == post["id"].as_str().unwrap()).unwrap();
+            let end = chrono::NaiveDate::from(world.end_date).succ_opt().unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc();
+            let want: HashSet<String> = world.comments(&owner, &served).into_iter().filter(|c| c.published_at < end && (platform == analisa_sim::world::Platform::Facebook || c.parent_id.is_none())).map(|c| c.id).collect();
+            assert_eq!(ids.len(), want.len(), "no comment twice on {}", post["id"]);
+            assert_eq!(ids.into_iter().collect::<HashSet<_>>(), want, "every top-level comment of {}", post["id"]);
+        }
+        assert!(linked > 0, "some posts have more than two comments");
+    }
+
     // TikTok Display: cursor in ms, has_more, max_count ≤ 20.
     let tt = sim.account(|a| a["platform"] == "tiktok");
     let bearer = format!("Bearer {}", token(&tt, "tiktok"));
