@@ -36,6 +36,11 @@ pub struct RawAnswer {
 }
 
 impl RawAnswer {
+    /// The day it was fetched, as days since 1970-01-01 (bronze's `fetched_date`, part of its key).
+    pub fn fetched_day(&self) -> i32 {
+        (self.fetched_at.date_naive() - NaiveDate::default()).num_days() as i32
+    }
+
     /// The same page with the same content always gets the same fingerprint, so landing it
     /// again adds nothing; a changed page (new likes) is a new snapshot.
     pub fn fingerprint(&self) -> String {
@@ -148,7 +153,6 @@ pub fn to_batch(run_id: &str, answers: &[RawAnswer], fingerprints: Vec<String>) 
     let table = bronze_table(answers.first().map_or(Platform::Instagram, |a| a.platform));
     let n = answers.len();
     let text = |values: Vec<String>| Arc::new(StringArray::from(values)) as ArrayRef;
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
     RecordBatch::try_new(
         table.def().schema.clone(),
         vec![
@@ -161,7 +165,7 @@ pub fn to_batch(run_id: &str, answers: &[RawAnswer], fingerprints: Vec<String>) 
             text(answers.iter().map(|a| a.request_path.clone()).collect()),
             Arc::new(Int32Array::from_iter_values(answers.iter().map(|a| a.http_status as i32))),
             Arc::new(TimestampMicrosecondArray::from_iter_values(answers.iter().map(|a| a.fetched_at.timestamp_micros())).with_timezone("UTC")),
-            Arc::new(Date32Array::from_iter_values(answers.iter().map(|a| (a.fetched_at.date_naive() - epoch).num_days() as i32))),
+            Arc::new(Date32Array::from_iter_values(answers.iter().map(RawAnswer::fetched_day))),
             Arc::new(StringArray::from(answers.iter().map(|a| a.rate_limit.clone()).collect::<Vec<_>>())),
             text(answers.iter().map(|a| a.body.clone()).collect()),
         ],

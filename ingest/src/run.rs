@@ -173,7 +173,7 @@ impl Known {
         let mut prints = Vec::new();
         let mut batch_keys = HashSet::new();
         for answer in answers {
-            let day = fetched_day(&answer);
+            let day = answer.fetched_day();
             let print = answer.fingerprint();
             let known = self.day(lake, table, day).await?;
             if !known.contains(&print) && batch_keys.insert((print.clone(), day)) {
@@ -184,7 +184,7 @@ impl Known {
         if fresh.is_empty() {
             return Ok(0);
         }
-        let days: Vec<i32> = fresh.iter().map(fetched_day).collect();
+        let days: Vec<i32> = fresh.iter().map(RawAnswer::fetched_day).collect();
         let rows = lake.append(table, vec![to_batch(run_id, &fresh, prints.clone())]).await?.rows;
         // Known only once landed: a failed append is tried again (the task is not acknowledged).
         for (print, day) in prints.into_iter().zip(days) {
@@ -200,10 +200,6 @@ impl Known {
         }
         Ok(&self.keys[&(table, day)])
     }
-}
-
-fn fetched_day(answer: &RawAnswer) -> i32 {
-    answer.fetched_at.date_naive().signed_duration_since(chrono::NaiveDate::default()).num_days() as i32
 }
 
 async fn fingerprints_of_day(lake: &Lake, table: TableId, day: i32) -> Result<HashSet<String>, LakeError> {
