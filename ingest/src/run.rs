@@ -171,6 +171,7 @@ impl Known {
         let table = bronze_table(answers[0].platform);
         let mut fresh = Vec::new();
         let mut prints = Vec::new();
+        let mut days = Vec::new();
         let mut batch_keys = HashSet::new();
         for answer in answers {
             let day = answer.fetched_day();
@@ -179,12 +180,12 @@ impl Known {
             if !known.contains(&print) && batch_keys.insert((print.clone(), day)) {
                 fresh.push(answer);
                 prints.push(print);
+                days.push(day);
             }
         }
         if fresh.is_empty() {
             return Ok(0);
         }
-        let days: Vec<i32> = fresh.iter().map(RawAnswer::fetched_day).collect();
         let rows = lake.append(table, vec![to_batch(run_id, &fresh, prints.clone())]).await?.rows;
         // Known only once landed: a failed append is tried again (the task is not acknowledged).
         for (print, day) in prints.into_iter().zip(days) {

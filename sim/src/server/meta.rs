@@ -494,9 +494,8 @@ impl Request<'_> {
                     let limit = nested_limit(field)?;
                     let data: Vec<Value> = all.iter().take(limit).map(page_comment).collect();
                     let mut value = self.nested_edge(&post.id, "comments", field, data, all.len());
-                    let total = self.state().comments_count(account, post, m.comments);
-                    if let Value::Object(summary) = summary_edge(field, json!({ "order": "ranked", "total_count": total, "can_comment": true })) {
-                        value.as_object_mut().expect("an edge is an object").extend(summary.into_iter().filter(|(k, _)| k == "summary"));
+                    if field.modifier("summary").is_some() {
+                        value["summary"] = json!({ "order": "ranked", "total_count": self.state().comments_count(account, post, m.comments), "can_comment": true });
                     }
                     value
                 }
