@@ -18,4 +18,4 @@ pub use catalog::{Layer, TableDef, TableId};
 pub use config::{LakeConfig, S3Config};
 pub use delta::{AsOf, Lake, TableInfo, WriteOutcome};
 pub use error::{LakeError, Result};
-pub use session::{CATALOG, LakeSession, LoadedTable};
+pub use session::{CATALOG, LakeSession, LoadedTable, with_own_pool};

@@ -9,6 +9,7 @@ use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::{GreedyMemoryPool, MemoryLimit, MemoryPool, MemoryReservation, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
@@ -275,9 +276,22 @@ impl Lake {
     /// An empty context (the layer schemas, no tables) whose queries may hold at most
     /// `memory_limit` bytes and never spill to disk: the sandbox of one user query.
     pub fn bounded_context(&self, memory_limit: u64) -> Result<SessionContext> {
-        let no_disk = DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled);
-        with_layers(RuntimeEnvBuilder::new().with_memory_pool(tracked(GreedyMemoryPool::new(memory_limit as usize))).with_disk_manager_builder(no_disk))
+        with_layers(bounded_runtime(memory_limit))
     }
+}
+
+/// A runtime whose pool holds `memory_limit` bytes and that never spills.
+fn bounded_runtime(memory_limit: u64) -> RuntimeEnvBuilder {
+    let no_disk = DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled);
+    RuntimeEnvBuilder::new().with_memory_pool(tracked(GreedyMemoryPool::new(memory_limit as usize))).with_disk_manager_builder(no_disk)
+}
+
+/// The same session (catalogue, registered tables and views, options, object stores) with a
+/// memory pool of its own of `memory_limit` bytes: a session set up once serves many queries,
+/// each within its own limit.
+pub fn with_own_pool(ctx: &SessionContext, memory_limit: u64) -> Result<SessionContext> {
+    let runtime = bounded_runtime(memory_limit).with_object_store_registry(ctx.runtime_env().object_store_registry.clone()).build_arc()?;
+    Ok(SessionContext::new_with_state(SessionStateBuilder::new_from_existing(ctx.state()).with_runtime_env(runtime).build()))
 }
 
 #[cfg(test)]

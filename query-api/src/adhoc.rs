@@ -38,11 +38,12 @@ pub async fn export_query(lake: Lake, db: PgPool, config: &ApiConfig, org_id: Op
     let versions = planned.versions_text();
     let mut stream = gateway.execute(planned);
     let schema = stream.schema();
-    let mut batches = Vec::new();
-    while let Some(batch) = stream.try_next().await.map_err(query)? {
-        batches.push(batch);
-    }
+    let batches: Result<Vec<_>, _> = (&mut stream).try_collect().await;
+    let truncated = stream.truncated();
+    // The console exits once it has its answer: the audit row must be in by then, failed or not.
+    stream.audited().await;
+    let batches = batches.map_err(query)?;
     let rows = batches.iter().map(|b| b.num_rows()).sum();
     let chunks: Vec<bytes::Bytes> = encode(format, schema, batches).try_collect().await.map_err(|e| AdhocError::Query(e.to_string()))?;
-    Ok(AdhocResult { bytes: chunks.concat(), rows, truncated: stream.truncated(), versions })
+    Ok(AdhocResult { bytes: chunks.concat(), rows, truncated, versions })
 }

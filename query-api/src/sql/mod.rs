@@ -33,7 +33,7 @@ use futures::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgPool;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::{Mutex, mpsc, oneshot};
 use tracing::{Instrument, info_span, warn};
 use uuid::Uuid;
 
@@ -238,9 +238,15 @@ impl Gateway {
             }
         }
         let snapshot = self.snapshot().await?;
-        let needs = session::Needs::of(&reads, &self.views);
-        let session = session::for_caller(&self.lake, &snapshot, &checked.pins, &self.views, caller, self.config.memory_limit, &needs).await?;
         let memory = self.config.memory_limit;
+        let session = if checked.pins.is_empty() {
+            snapshot.session_of(&self.lake, &self.views, caller, memory).await?.for_query(memory)?
+        } else {
+            // A pinned version is registered under a name of its own, so this query gets a
+            // session of its own, holding only what it reads.
+            let needs = session::Needs::of(&reads, &self.views);
+            session::for_caller(&self.lake, &snapshot, &checked.pins, &self.views, caller, memory, &needs).await?
+        };
         let plan = session.ctx.state().statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(checked.statement))).await.map_err(|e| SqlError::from_datafusion(e, memory))?;
         // Belt and braces: the text check already allowed only a query.
         SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false).verify_plan(&plan).map_err(|e| SqlError::NotReadOnly(e.to_string()))?;
@@ -260,7 +266,10 @@ impl Gateway {
             Some(snapshot) if snapshot.loaded_at.elapsed() < self.config.refresh_interval => Ok(snapshot.clone()),
             _ => {
                 let tables = self.lake.load_tables(&BTreeMap::new()).await.map_err(SqlError::from_lake)?;
-                let snapshot = session::Snapshot { tables: Arc::new(tables), loaded_at: Instant::now() };
+                let snapshot = match newest.as_ref() {
+                    Some(previous) => previous.refreshed(tables),
+                    None => session::Snapshot::new(tables),
+                };
                 *newest = Some(snapshot.clone());
                 Ok(snapshot)
             }
@@ -272,6 +281,7 @@ impl Gateway {
     /// the audit log records what it returned.
     pub fn execute(self: &Arc<Self>, planned: Planned) -> ResultStream {
         let (sender, receiver) = mpsc::channel(4);
+        let (audited_sender, audited) = oneshot::channel();
         let truncated = Arc::new(AtomicBool::new(false));
         let schema = planned.schema();
         let gateway = Arc::clone(self);
@@ -289,14 +299,18 @@ impl Gateway {
                     // The receiver may be gone (client hung up): then there is no one to tell.
                     let _ = sender.send(Err(error)).await;
                 }
+                // The stream ends here: the rows have gone out already, and the audit row's
+                // commit (a disk flush, up to several ms) need not hold back the end of every answer.
+                drop(sender);
                 let mut details = status;
                 details["elapsed_ms"] = json!(started.elapsed().as_millis() as u64);
                 details["lake_versions"] = json!(planned.versions);
                 gateway.audit(&planned.caller, &planned.sql, planned.channel, details).await;
+                let _ = audited_sender.send(());
             }
             .instrument(span),
         );
-        ResultStream { schema, receiver, truncated }
+        ResultStream { schema, receiver, truncated, audited }
     }
 
     async fn run(&self, planned: &Planned, sender: &mpsc::Sender<Result<RecordBatch, SqlError>>, truncated: &AtomicBool) -> (usize, Result<(), SqlError>) {
@@ -361,7 +375,7 @@ impl Gateway {
     /// Every table and view the caller may read, with the schema a query of it returns.
     pub async fn catalogue(&self, caller: &Caller) -> Result<Vec<Listed>, SqlError> {
         let snapshot = self.snapshot().await?;
-        let session = session::for_caller(&self.lake, &snapshot, &[], &self.views, caller, self.config.memory_limit, &session::Needs::Everything).await?;
+        let session = snapshot.session_of(&self.lake, &self.views, caller, self.config.memory_limit).await?;
         let catalog = session.ctx.catalog(CATALOG).ok_or_else(|| SqlError::Internal("the session has no catalogue".into()))?;
         let mut listed = Vec::new();
         for layer in Layer::ALL.into_iter().filter(|&l| caller.role >= least_role(l)) {
@@ -391,6 +405,8 @@ pub struct ResultStream {
     schema: SchemaRef,
     receiver: mpsc::Receiver<Result<RecordBatch, SqlError>>,
     truncated: Arc<AtomicBool>,
+    /// Resolves once the query's audit row has been written (or its writing failed and was logged).
+    audited: oneshot::Receiver<()>,
 }
 
 impl ResultStream {
@@ -401,6 +417,13 @@ impl ResultStream {
     /// Whether rows beyond the row limit were left out (known once the stream has ended).
     pub fn truncated(&self) -> bool {
         self.truncated.load(Ordering::Relaxed)
+    }
+
+    /// Waits for the query's audit row, which is written after the stream ends: for a process
+    /// that exits once it has its answer (the console).
+    pub async fn audited(self) {
+        // An error means the task is gone (the runtime shut down): nothing left to wait for.
+        let _ = self.audited.await;
     }
 }
 

@@ -3,7 +3,7 @@
 //! pinned versions the query asked for.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use analisa_lake::{CATALOG, Lake, Layer, LoadedTable, TableId};
@@ -14,14 +14,56 @@ use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::DFParser;
 use datafusion::sql::resolve::resolve_table_references;
 
+use uuid::Uuid;
+
 use super::statement::{Pin, Relation};
 use super::{Caller, SqlError, least_role};
+use crate::ids::Role;
 
-/// The lake's tables as last loaded (shared by every query until the next refresh).
+/// The lake's tables as last loaded, and each caller's session over them: shared by every
+/// query until a table changes.
 #[derive(Clone)]
 pub struct Snapshot {
     pub tables: Arc<Vec<LoadedTable>>,
     pub loaded_at: Instant,
+    sessions: Arc<Mutex<BTreeMap<(Uuid, Role), Arc<CallerSession>>>>,
+}
+
+/// Sessions kept per snapshot at most; beyond it they are all let go and made again as asked.
+const MAX_SESSIONS: usize = 256;
+
+impl Snapshot {
+    pub fn new(tables: Vec<LoadedTable>) -> Self {
+        Self { tables: Arc::new(tables), loaded_at: Instant::now(), sessions: Arc::default() }
+    }
+
+    /// This snapshot, looked at again just now: kept whole (sessions too) when `tables` are the
+    /// same tables at the same versions, replaced by them otherwise.
+    pub fn refreshed(&self, tables: Vec<LoadedTable>) -> Self {
+        let key = |t: &LoadedTable| (t.id(), t.version());
+        if self.tables.iter().map(key).eq(tables.iter().map(key)) {
+            Self { loaded_at: Instant::now(), ..self.clone() }
+        } else {
+            Self::new(tables)
+        }
+    }
+
+    /// The session of `caller` over every table and view they may read, made on first use:
+    /// registering the tables, their row policies and the views costs more than planning most
+    /// queries, and it is the same for every query of an organisation and role.
+    pub async fn session_of(&self, lake: &Lake, views: &Views, caller: &Caller, memory_limit: u64) -> Result<Arc<CallerSession>, SqlError> {
+        let key = (caller.org_id, caller.role);
+        if let Some(session) = self.sessions.lock().expect("session cache lock").get(&key) {
+            return Ok(session.clone());
+        }
+        // Made outside the lock: two first queries may both make one, and one is kept.
+        let session = Arc::new(for_caller(lake, self, &[], views, caller, memory_limit, &Needs::Everything).await?);
+        let mut sessions = self.sessions.lock().expect("session cache lock");
+        if sessions.len() >= MAX_SESSIONS {
+            sessions.clear();
+        }
+        Ok(sessions.entry(key).or_insert(session).clone())
+    }
 }
 
 /// One of our views: named questions over the lake, defined in `sql/catalog/<layer>.<name>.sql`.
@@ -75,6 +117,12 @@ pub struct CallerSession {
 }
 
 impl CallerSession {
+    /// The same session for one query, with a memory pool of its own.
+    pub fn for_query(&self, memory_limit: u64) -> Result<Self, SqlError> {
+        let ctx = analisa_lake::with_own_pool(&self.ctx, memory_limit).map_err(SqlError::from_lake)?;
+        Ok(Self { ctx, versions: self.versions.clone(), pinned: self.pinned.clone() })
+    }
+
     /// The lake versions a relation of the query reads.
     pub fn versions_of(&self, relation: &Relation, views: &Views) -> Vec<(String, u64)> {
         match relation {
