@@ -260,6 +260,28 @@ impl Lake {
         Ok(loaded.into_iter().flatten().collect())
     }
 
+    /// `previous` brought up to date: a table loaded before reads only the commits made since
+    /// (when there are none, that is one listing of its log), a table created since is loaded.
+    pub async fn refresh_tables(&self, previous: &[LoadedTable]) -> Result<Vec<LoadedTable>> {
+        let wanted: Vec<(TableId, Option<LoadedTable>)> = tables().iter().map(|def| (def.id, previous.iter().find(|t| t.id == def.id).cloned())).collect();
+        let loaded: Vec<Option<LoadedTable>> = futures::stream::iter(wanted)
+            .map(|(id, loaded)| async move {
+                match loaded {
+                    Some(mut loaded) => match loaded.table.update_incremental(None).await {
+                        Ok(()) => Ok(Some(loaded)),
+                        // Gone or replaced under us (an erasure's rewrite, a re-initialised
+                        // lake): load it afresh, which also says whether it still exists.
+                        Err(_) => self.load_if_present(id, None).await,
+                    },
+                    None => self.load_if_present(id, None).await,
+                }
+            })
+            .buffered(8)
+            .try_collect()
+            .await?;
+        Ok(loaded.into_iter().flatten().collect())
+    }
+
     async fn load_if_present(&self, id: TableId, pin: Option<AsOf>) -> Result<Option<LoadedTable>> {
         match self.load_table(id, pin.unwrap_or_default()).await {
             Ok(table) => Ok(Some(table)),

@@ -265,10 +265,9 @@ impl Gateway {
         match newest.as_ref() {
             Some(snapshot) if snapshot.loaded_at.elapsed() < self.config.refresh_interval => Ok(snapshot.clone()),
             _ => {
-                let tables = self.lake.load_tables(&BTreeMap::new()).await.map_err(SqlError::from_lake)?;
                 let snapshot = match newest.as_ref() {
-                    Some(previous) => previous.refreshed(tables),
-                    None => session::Snapshot::new(tables),
+                    Some(previous) => previous.refreshed(self.lake.refresh_tables(&previous.tables).await.map_err(SqlError::from_lake)?),
+                    None => session::Snapshot::new(self.lake.load_tables(&BTreeMap::new()).await.map_err(SqlError::from_lake)?),
                 };
                 *newest = Some(snapshot.clone());
                 Ok(snapshot)
