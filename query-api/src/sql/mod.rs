@@ -3,9 +3,10 @@
 //!
 //! A query is checked as text first ([`statement`]: one read-only statement, time travel
 //! rewritten, every relation a catalogued table, a pinned version or one of our views, each
-//! visible to the caller's role), then planned in a session made for this caller alone
-//! ([`session`]: only the tables the role may read, an organisation's private rows filtered to
-//! the caller's organisation, a memory pool of its own that never spills), and run on threads
+//! visible to the caller's role), then planned in the session of the caller's organisation and
+//! role ([`session`]: only the tables the role may read, an organisation's private rows filtered
+//! to the caller's organisation; kept until a table changes, copied per query with a memory pool
+//! of its own that never spills), and run on threads
 //! of its own so that a heavy query cannot starve the HTTP API. It is cancelled when its time
 //! is up, capped at a row limit, and written to the audit log whatever its outcome.
 
