@@ -19,6 +19,10 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{AppConfig, LogFormat};
 
+// Why mimalloc, and what it costs: the `mimalloc` line of the workspace Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Analisa — open influencer-analytics lakehouse.
 #[derive(Debug, Parser)]
 #[command(name = "analisa", version, about, long_about = None, propagate_version = true)]
