@@ -83,20 +83,26 @@ async fn role_in(state: &AppState, principal: &Principal, org_id: Uuid) -> ApiRe
 }
 
 /// Who a SQL query runs as: an API key acts for its organisation; a user for the organisation
-/// named, or for their only one.
+/// named, or for their only one. One lookup at most: it is paid on every query.
 pub async fn sql_caller(state: &AppState, principal: &Principal, org_id: Option<Uuid>) -> ApiResult<crate::sql::Caller> {
-    let org_id = match (org_id, principal) {
-        (Some(org_id), _) => org_id,
-        (None, Principal::ApiKey { org_id, .. }) => *org_id,
-        (None, Principal::User { user_id, .. }) => {
-            let orgs: Vec<Uuid> = sqlx::query_scalar("SELECT org_id FROM memberships WHERE user_id = $1 LIMIT 2").bind(user_id).fetch_all(&state.db).await?;
-            match orgs.as_slice() {
-                [only] => *only,
-                [] => return Err(ApiError::Forbidden("you belong to no organisation".into())),
-                _ => return Err(ApiError::BadRequest("you belong to several organisations: say which one (org_id)".into())),
+    let (org_id, role) = match principal {
+        Principal::ApiKey { org_id: key_org, role, .. } => match org_id {
+            Some(asked) if asked != *key_org => return Err(ApiError::not_found(format!("organisation {asked}"))),
+            _ => (*key_org, *role),
+        },
+        Principal::User { user_id, .. } => {
+            let memberships: Vec<(Uuid, String)> = sqlx::query_as("SELECT org_id, role FROM memberships WHERE user_id = $1 AND ($2::uuid IS NULL OR org_id = $2) LIMIT 2")
+                .bind(user_id)
+                .bind(org_id)
+                .fetch_all(&state.db)
+                .await?;
+            match (memberships.as_slice(), org_id) {
+                ([(org_id, role)], _) => (*org_id, role.parse::<Role>()?),
+                ([], Some(asked)) => return Err(ApiError::not_found(format!("organisation {asked}"))),
+                ([], None) => return Err(ApiError::Forbidden("you belong to no organisation".into())),
+                (_, _) => return Err(ApiError::BadRequest("you belong to several organisations: say which one (org_id)".into())),
             }
         }
     };
-    let (role, _) = role_in(state, principal, org_id).await?.ok_or_else(|| ApiError::not_found(format!("organisation {org_id}")))?;
     Ok(crate::sql::Caller { org_id, role, actor: principal.actor() })
 }
