@@ -60,15 +60,27 @@ pub struct FlightSql {
 /// Plans made for one call and not run yet, for the caller's next call with the same SQL: a
 /// client asks GetFlightInfo (which must plan, for the schema) and then DoGet with its ticket,
 /// and the second plan was ~5 % of a small query's work (B6's profile). A plan is taken once,
-/// and only by the same caller (organisation, role, credential's holder) within a minute;
-/// otherwise the ticket's SQL is planned afresh, as on another instance. The rows then come
-/// from the table versions the announced schema was planned on.
+/// and only by the same caller (organisation, role, credential's holder) within a minute of
+/// being made; otherwise the ticket's SQL is planned afresh, as on another instance. The rows
+/// then come from the table versions the announced schema was planned on.
 struct HandOff<P = Planned> {
     kept_for: Duration,
-    plans: Mutex<HashMap<HandOffKey, (Instant, P)>>,
+    plans: Mutex<HashMap<HandOffKey, Kept<P>>>,
 }
 
-#[derive(PartialEq, Eq, Hash)]
+/// A plan and when it was made: its minute counts from then, however often it is handed on.
+struct Kept<P> {
+    made: Instant,
+    plan: P,
+}
+
+impl<P> Kept<P> {
+    fn new(plan: P) -> Self {
+        Self { made: Instant::now(), plan }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
 struct HandOffKey {
     org_id: Uuid,
     role: Role,
@@ -80,6 +92,10 @@ impl HandOffKey {
     fn new(caller: &Caller, sql: &str) -> Self {
         Self { org_id: caller.org_id, role: caller.role, actor: caller.actor.clone(), sql: sql.to_owned() }
     }
+
+    fn same_caller(&self, other: &Self) -> bool {
+        (self.org_id, self.role, &self.actor) == (other.org_id, other.role, &other.actor)
+    }
 }
 
 impl<P> Default for HandOff<P> {
@@ -89,23 +105,37 @@ impl<P> Default for HandOff<P> {
 }
 
 impl<P> HandOff<P> {
-    /// Plans kept at most: clients that ask for FlightInfo and never fetch cannot pile them up.
+    /// Plans kept at most, and per caller: a client that asks for FlightInfo and never fetches
+    /// (or fetches from another instance) pushes out its own oldest plans, not everyone's.
     const MOST: usize = 1024;
+    const MOST_PER_CALLER: usize = 16;
 
-    fn keep(&self, caller: &Caller, sql: &str, planned: P) {
-        let mut kept = self.plans.lock().expect("hand-off lock");
-        if kept.len() >= Self::MOST {
-            kept.retain(|_, (at, _)| at.elapsed() < self.kept_for);
-            if kept.len() >= Self::MOST {
-                kept.clear();
+    fn keep(&self, caller: &Caller, sql: &str, kept: Kept<P>) {
+        let key = HandOffKey::new(caller, sql);
+        // Let go of after the lock: a plan may hold the last reference to an old snapshot.
+        let mut released: Vec<Kept<P>> = Vec::new();
+        {
+            let mut plans = self.plans.lock().expect("hand-off lock");
+            released.extend(plans.extract_if(|_, kept| kept.made.elapsed() >= self.kept_for).map(|(_, kept)| kept));
+            let oldest = |plans: &HashMap<HandOffKey, Kept<P>>, of_caller: bool| {
+                plans.iter().filter(|(other, _)| !of_caller || other.same_caller(&key)).min_by_key(|(_, kept)| kept.made).map(|(other, _)| other.clone())
+            };
+            if !plans.contains_key(&key) {
+                if plans.keys().filter(|other| other.same_caller(&key)).count() >= Self::MOST_PER_CALLER {
+                    released.extend(oldest(&plans, true).and_then(|other| plans.remove(&other)));
+                }
+                if plans.len() >= Self::MOST {
+                    released.extend(oldest(&plans, false).and_then(|other| plans.remove(&other)));
+                }
             }
+            released.extend(plans.insert(key, kept));
         }
-        kept.insert(HandOffKey::new(caller, sql), (Instant::now(), planned));
+        drop(released);
     }
 
-    fn take(&self, caller: &Caller, sql: &str) -> Option<P> {
-        let (at, planned) = self.plans.lock().expect("hand-off lock").remove(&HandOffKey::new(caller, sql))?;
-        (at.elapsed() < self.kept_for).then_some(planned)
+    fn take(&self, caller: &Caller, sql: &str) -> Option<Kept<P>> {
+        let kept = self.plans.lock().expect("hand-off lock").remove(&HandOffKey::new(caller, sql))?;
+        (kept.made.elapsed() < self.kept_for).then_some(kept)
     }
 }
 
@@ -142,29 +172,29 @@ impl FlightSql {
     }
 
     /// `sql` planned for the caller: the plan an earlier call of theirs left, or a new one.
-    async fn planned(&self, metadata: &MetadataMap, sql: &str) -> Result<(Caller, Planned), Status> {
+    async fn planned(&self, metadata: &MetadataMap, sql: &str) -> Result<(Caller, Kept<Planned>), Status> {
         let caller = self.caller(metadata).await?;
-        let planned = match self.hand_off.take(&caller, sql) {
-            Some(planned) => planned,
-            None => self.gateway.plan(&caller, sql, None, Channel::FlightSql).await.map_err(sql_status)?,
+        let kept = match self.hand_off.take(&caller, sql) {
+            Some(kept) => kept,
+            None => Kept::new(self.gateway.plan(&caller, sql, None, Channel::FlightSql).await.map_err(sql_status)?),
         };
-        Ok((caller, planned))
+        Ok((caller, kept))
     }
 
     async fn flight_info(&self, sql: &str, metadata: &MetadataMap, ticket: Ticket, descriptor: FlightDescriptor) -> Result<Response<FlightInfo>, Status> {
-        let (caller, planned) = self.planned(metadata, sql).await?;
+        let (caller, kept) = self.planned(metadata, sql).await?;
         let info = FlightInfo::new()
-            .try_with_schema(&planned.schema())
+            .try_with_schema(&kept.plan.schema())
             .map_err(|e| Status::internal(e.to_string()))?
             .with_endpoint(FlightEndpoint::new().with_ticket(ticket))
             .with_descriptor(descriptor);
-        self.hand_off.keep(&caller, sql, planned);
+        self.hand_off.keep(&caller, sql, kept);
         Ok(Response::new(info))
     }
 
     async fn run(&self, sql: &str, metadata: &MetadataMap) -> Result<Response<DoGetStream>, Status> {
-        let (_, planned) = self.planned(metadata, sql).await?;
-        let stream = self.gateway.execute(planned);
+        let (_, kept) = self.planned(metadata, sql).await?;
+        let stream = self.gateway.execute(kept.plan);
         let schema = stream.schema();
         let batches = stream.map_err(|e| FlightError::Tonic(Box::new(sql_status(e))));
         let encoded = FlightDataEncoderBuilder::new().with_schema(schema).build(batches).map_err(Status::from);
@@ -259,9 +289,9 @@ impl FlightSqlService for FlightSql {
     }
 
     async fn do_action_create_prepared_statement(&self, query: ActionCreatePreparedStatementRequest, request: Request<arrow_flight::Action>) -> Result<ActionCreatePreparedStatementResult, Status> {
-        let (caller, planned) = self.planned(request.metadata(), &query.query).await?;
-        let IpcMessage(schema) = SchemaAsIpc::new(&planned.schema(), &IpcWriteOptions::default()).try_into().map_err(|e: arrow::error::ArrowError| Status::internal(e.to_string()))?;
-        self.hand_off.keep(&caller, &query.query, planned);
+        let (caller, kept) = self.planned(request.metadata(), &query.query).await?;
+        let IpcMessage(schema) = SchemaAsIpc::new(&kept.plan.schema(), &IpcWriteOptions::default()).try_into().map_err(|e: arrow::error::ArrowError| Status::internal(e.to_string()))?;
+        self.hand_off.keep(&caller, &query.query, kept);
         Ok(ActionCreatePreparedStatementResult { prepared_statement_handle: query.query.into_bytes().into(), dataset_schema: schema, parameter_schema: Default::default() })
     }
 
@@ -370,37 +400,68 @@ mod tests {
         Caller { org_id, role, actor: actor.to_owned() }
     }
 
-    #[test]
-    fn a_plan_is_handed_once_and_only_to_the_caller_it_was_made_for() {
-        let hand_off = HandOff::<u32>::default();
-        let (org, other_org) = (Uuid::new_v4(), Uuid::new_v4());
-        let analyst = caller(org, Role::Analyst, "user:a");
-        hand_off.keep(&analyst, "SELECT 1", 7);
-        for stranger in [caller(other_org, Role::Analyst, "user:a"), caller(org, Role::Viewer, "user:a"), caller(org, Role::Analyst, "user:b")] {
-            assert_eq!(hand_off.take(&stranger, "SELECT 1"), None, "{stranger:?} must plan for themselves");
-        }
-        assert_eq!(hand_off.take(&analyst, "SELECT 2"), None, "another statement");
-        assert_eq!(hand_off.take(&analyst, "SELECT 1"), Some(7));
-        assert_eq!(hand_off.take(&analyst, "SELECT 1"), None, "taken once");
+    fn taken(hand_off: &HandOff<usize>, caller: &Caller, sql: &str) -> Option<usize> {
+        hand_off.take(caller, sql).map(|kept| kept.plan)
     }
 
     #[test]
-    fn a_plan_left_too_long_is_not_handed() {
-        let hand_off = HandOff::<u32> { kept_for: Duration::ZERO, plans: Mutex::default() };
+    fn a_plan_is_handed_once_and_only_to_the_caller_it_was_made_for() {
+        let hand_off = HandOff::default();
+        let (org, other_org) = (Uuid::new_v4(), Uuid::new_v4());
+        let analyst = caller(org, Role::Analyst, "user:a");
+        hand_off.keep(&analyst, "SELECT 1", Kept::new(7));
+        for stranger in [caller(other_org, Role::Analyst, "user:a"), caller(org, Role::Viewer, "user:a"), caller(org, Role::Analyst, "user:b")] {
+            assert_eq!(taken(&hand_off, &stranger, "SELECT 1"), None, "{stranger:?} must plan for themselves");
+        }
+        assert_eq!(taken(&hand_off, &analyst, "SELECT 2"), None, "another statement");
+        assert_eq!(taken(&hand_off, &analyst, "SELECT 1"), Some(7));
+        assert_eq!(taken(&hand_off, &analyst, "SELECT 1"), None, "taken once");
+    }
+
+    #[test]
+    fn a_plan_s_minute_counts_from_when_it_was_made_however_often_it_is_handed_on() {
+        let hand_off = HandOff::default();
         let analyst = caller(Uuid::new_v4(), Role::Analyst, "user:a");
-        hand_off.keep(&analyst, "SELECT 1", 7);
-        assert_eq!(hand_off.take(&analyst, "SELECT 1"), None);
+        let made = Instant::now().checked_sub(Duration::from_secs(61)).expect("the clock has run for a minute");
+        hand_off.keep(&analyst, "SELECT 1", Kept { made, plan: 7 });
+        assert_eq!(taken(&hand_off, &analyst, "SELECT 1"), None);
+        // Handed on (taken and kept again, as GetFlightInfo does after creating a prepared
+        // statement), it keeps its age.
+        hand_off.keep(&analyst, "SELECT 2", Kept::new(8));
+        let kept = hand_off.take(&analyst, "SELECT 2").expect("fresh");
+        let made = kept.made;
+        hand_off.keep(&analyst, "SELECT 2", kept);
+        assert_eq!(hand_off.take(&analyst, "SELECT 2").map(|kept| kept.made), Some(made));
+    }
+
+    #[test]
+    fn a_caller_who_never_fetches_pushes_out_only_their_own_plans() {
+        let hand_off = HandOff::default();
+        let org = Uuid::new_v4();
+        let (greedy, other) = (caller(org, Role::Analyst, "user:greedy"), caller(org, Role::Analyst, "user:other"));
+        hand_off.keep(&other, "SELECT 0", Kept::new(0));
+        for n in 1..=HandOff::<usize>::MOST_PER_CALLER + 5 {
+            hand_off.keep(&greedy, &format!("SELECT {n}"), Kept::new(n));
+        }
+        let theirs = hand_off.plans.lock().unwrap().keys().filter(|key| key.actor == "user:greedy").count();
+        assert_eq!(theirs, HandOff::<usize>::MOST_PER_CALLER);
+        assert_eq!(taken(&hand_off, &greedy, "SELECT 1"), None, "their oldest went first");
+        let newest = HandOff::<usize>::MOST_PER_CALLER + 5;
+        assert_eq!(taken(&hand_off, &greedy, &format!("SELECT {newest}")), Some(newest));
+        assert_eq!(taken(&hand_off, &other, "SELECT 0"), Some(0), "another caller's plan stays");
     }
 
     #[test]
     fn plans_never_fetched_do_not_pile_up() {
-        let hand_off = HandOff::<usize>::default();
-        let analyst = caller(Uuid::new_v4(), Role::Analyst, "user:a");
-        for n in 0..HandOff::<usize>::MOST + 10 {
-            hand_off.keep(&analyst, &format!("SELECT {n}"), n);
+        let hand_off = HandOff::default();
+        let org = Uuid::new_v4();
+        let most = HandOff::<usize>::MOST;
+        for n in 0..most + 10 {
+            hand_off.keep(&caller(org, Role::Analyst, &format!("user:{n}")), "SELECT 1", Kept::new(n));
         }
-        assert!(hand_off.plans.lock().unwrap().len() <= HandOff::<usize>::MOST);
-        let last = HandOff::<usize>::MOST + 9;
-        assert_eq!(hand_off.take(&analyst, &format!("SELECT {last}")), Some(last), "the newest is kept");
+        assert_eq!(hand_off.plans.lock().unwrap().len(), most);
+        assert_eq!(taken(&hand_off, &caller(org, Role::Analyst, "user:0"), "SELECT 1"), None, "the oldest went first");
+        assert_eq!(taken(&hand_off, &caller(org, Role::Analyst, "user:11"), "SELECT 1"), Some(11), "the rest stay");
+        assert_eq!(taken(&hand_off, &caller(org, Role::Analyst, &format!("user:{}", most + 9)), "SELECT 1"), Some(most + 9));
     }
 }
