@@ -112,25 +112,23 @@ impl<P> HandOff<P> {
 
     fn keep(&self, caller: &Caller, sql: &str, kept: Kept<P>) {
         let key = HandOffKey::new(caller, sql);
-        // Let go of after the lock: a plan may hold the last reference to an old snapshot.
+        // Declared before the lock's guard, so let go of after it: a plan may hold the last
+        // reference to an old snapshot.
         let mut released: Vec<Kept<P>> = Vec::new();
-        {
-            let mut plans = self.plans.lock().expect("hand-off lock");
-            released.extend(plans.extract_if(|_, kept| kept.made.elapsed() >= self.kept_for).map(|(_, kept)| kept));
-            let oldest = |plans: &HashMap<HandOffKey, Kept<P>>, of_caller: bool| {
-                plans.iter().filter(|(other, _)| !of_caller || other.same_caller(&key)).min_by_key(|(_, kept)| kept.made).map(|(other, _)| other.clone())
-            };
-            if !plans.contains_key(&key) {
-                if plans.keys().filter(|other| other.same_caller(&key)).count() >= Self::MOST_PER_CALLER {
-                    released.extend(oldest(&plans, true).and_then(|other| plans.remove(&other)));
-                }
-                if plans.len() >= Self::MOST {
-                    released.extend(oldest(&plans, false).and_then(|other| plans.remove(&other)));
-                }
+        let mut plans = self.plans.lock().expect("hand-off lock");
+        released.extend(plans.extract_if(|_, kept| kept.made.elapsed() >= self.kept_for).map(|(_, kept)| kept));
+        let oldest = |plans: &HashMap<HandOffKey, Kept<P>>, of_caller: bool| {
+            plans.iter().filter(|(other, _)| !of_caller || other.same_caller(&key)).min_by_key(|(_, kept)| kept.made).map(|(other, _)| other.clone())
+        };
+        if !plans.contains_key(&key) {
+            if plans.keys().filter(|other| other.same_caller(&key)).count() >= Self::MOST_PER_CALLER {
+                released.extend(oldest(&plans, true).and_then(|other| plans.remove(&other)));
             }
-            released.extend(plans.insert(key, kept));
+            if plans.len() >= Self::MOST {
+                released.extend(oldest(&plans, false).and_then(|other| plans.remove(&other)));
+            }
         }
-        drop(released);
+        released.extend(plans.insert(key, kept));
     }
 
     fn take(&self, caller: &Caller, sql: &str) -> Option<Kept<P>> {
